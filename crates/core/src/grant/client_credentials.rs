@@ -1,0 +1,103 @@
+//! The client-credentials grant (RFC 6749 §4.4) for machine-to-machine applications:
+//! authenticate the client, resolve the API from `audience` (or the tenant default), require a
+//! client grant for it, intersect scopes, mint a JWT in the API's dialect.
+
+use super::{
+    ClientCredentials, Ctx, TokenFormat, TokenRequest, TokenResponse,
+    access_token::{AccessTokenFacts, mint_access_token},
+    authenticate_client,
+};
+use crate::{ErrorCode, OAuthError, model::GrantType, scope};
+
+pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    // 1. Who is asking.
+    let creds = ClientCredentials::from_request(req)?;
+    if creds.secret.is_none() {
+        return Err(OAuthError::invalid_client(
+            "The client_credentials grant needs a confidential client: send client_secret, or Basic credentials.",
+        ));
+    }
+    let client = authenticate_client(ctx, &creds).await?;
+    if !client.allows_grant(GrantType::ClientCredentials) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "Grant type 'client_credentials' not allowed for the client.",
+        ));
+    }
+
+    // 2. For which API.
+    let audience = match req.get("audience").or(ctx.tenant.default_audience.as_deref()) {
+        Some(a) => a,
+        None => {
+            return Err(OAuthError::invalid_request(
+                "Missing required parameter: audience (name the API identifier, or set a tenant default audience).",
+            ));
+        }
+    };
+    let api = ctx
+        .store
+        .resource_server_by_identifier(&ctx.tenant.id, audience)
+        .await?
+        .ok_or_else(|| service_not_found(audience))?;
+
+    // 3. Is the client granted that API, and with which scopes.
+    let grant = ctx
+        .store
+        .client_grant(&ctx.tenant.id, &client.client_id, &api.identifier)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::access_denied(format!(
+                "Client is not authorized to access \"{}\". Create a client grant for it: \
+                 tessera apps grant {} --audience {} --scopes ...",
+                api.identifier, client.client_id, api.identifier
+            ))
+        })?;
+    let scopes = match req.get("scope") {
+        Some(s) => {
+            let requested = scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+            scope::intersect(&grant.scope, &requested)
+        }
+        None => grant.scope.clone(),
+    };
+
+    // 4. Mint.
+    let access_token = mint_access_token(
+        ctx,
+        AccessTokenFacts {
+            api: &api,
+            sub: format!("{}@clients", client.client_id),
+            client_id: &client.client_id,
+            aud: serde_json::Value::String(api.identifier.clone()),
+            scopes: &scopes,
+            permissions: Some(scopes.clone()),
+            gty: Some("client-credentials"),
+            lifetime: api.token_lifetime,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        id_token: None,
+        refresh_token: None,
+        scope: (!scopes.is_empty()).then(|| scope::join(&scopes)),
+        expires_in: api.token_lifetime,
+        token_type: "Bearer",
+        format: TokenFormat {
+            jwt: true,
+            reason: format!(
+                "audience {} is a registered API (alg {}, dialect {})",
+                api.identifier,
+                api.signing_alg.as_str(),
+                api.token_dialect.as_str()
+            ),
+        },
+        grant_type: "client_credentials",
+    })
+}
+
+/// Auth0's "Service not found", with the command that fixes it.
+pub fn service_not_found(audience: &str) -> OAuthError {
+    OAuthError::access_denied(format!(
+        "Service not found: {audience}. No API has this identifier; register one with \
+         `tessera apis create --name NAME --identifier {audience}`."
+    ))
+}

@@ -1,0 +1,22 @@
+//! tessera-core: the protocol. OAuth 2.0 (RFC 6749) and OpenID Connect request validation,
+//! grants, token minting, the key ring and the error codes. It knows nothing of HTTP or SQL:
+//! storage is reached through the traits in [`store`], time through [`clock::Clock`].
+
+pub mod admin;
+pub mod clock;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod keys;
+pub mod memory;
+pub mod model;
+pub mod password;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod time;
+pub mod validate;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{ErrorCode, OAuthError};
+pub use store::{Store, StoreError};

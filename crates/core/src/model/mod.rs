@@ -1,0 +1,17 @@
+//! The dashboard model: tenants, applications (clients), APIs (resource servers), client grants,
+//! users and signing keys. Each object can render itself shaped like Auth0's Management API v2
+//! (`management_json`), which is what the CLI prints with `--json`.
+
+mod client;
+mod client_grant;
+mod resource_server;
+mod signing_key;
+mod tenant;
+mod user;
+
+pub use client::{AppType, AuthMethod, Client, GrantType};
+pub use client_grant::ClientGrant;
+pub use resource_server::{ResourceServer, ScopeDef, SigningAlg, TokenDialect};
+pub use signing_key::{KeyStatus, SigningKeyRecord};
+pub use tenant::{DEFAULT_TENANT, Tenant, normalize_issuer};
+pub use user::User;

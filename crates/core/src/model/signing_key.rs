@@ -1,0 +1,61 @@
+//! A stored signing key: the private key encrypted with the master key, the public JWK in the
+//! clear (so the published JWKS is the same bytes on every start).
+
+use serde::{Deserialize, Serialize};
+
+use super::SigningAlg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Signs new tokens for its algorithm.
+    Current,
+    /// Rotated out: still published so tokens it signed keep verifying.
+    Previous,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Previous => "previous",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "current" => Some(Self::Current),
+            "previous" => Some(Self::Previous),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub tenant_id: String,
+    /// RFC 7638 JWK thumbprint.
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub status: KeyStatus,
+    pub created_at: i64,
+    /// When it stopped being current.
+    pub rotated_at: Option<i64>,
+    /// PKCS#8 DER, AES-256-GCM under the master key.
+    pub private_enc: Vec<u8>,
+    /// The public JWK as published (a JSON object).
+    pub public_jwk: String,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("tenant_id", &self.tenant_id)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}

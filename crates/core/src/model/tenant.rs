@@ -1,0 +1,75 @@
+//! A tenant: one issuer and everything that belongs to it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The id of the tenant a fresh install creates.
+pub const DEFAULT_TENANT: &str = "default";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    /// The `iss` of every token, with a trailing slash as Auth0 has it.
+    pub issuer: String,
+    /// Used when a token request names no `audience`.
+    #[serde(default)]
+    pub default_audience: Option<String>,
+    /// ID token lifetime in seconds.
+    #[serde(default = "default_id_token_lifetime")]
+    pub id_token_lifetime: i64,
+    pub created_at: i64,
+}
+
+fn default_id_token_lifetime() -> i64 {
+    36_000
+}
+
+impl Tenant {
+    pub fn new(id: &str, issuer: &str, now: i64) -> Self {
+        Self {
+            id: id.to_owned(),
+            issuer: normalize_issuer(issuer),
+            default_audience: None,
+            id_token_lifetime: default_id_token_lifetime(),
+            created_at: now,
+        }
+    }
+
+    /// An absolute URL under the issuer, e.g. `endpoint("oauth/token")`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path.trim_start_matches('/'))
+    }
+
+    /// The audience that names the `/userinfo` endpoint (an opaque-token audience).
+    pub fn userinfo_audience(&self) -> String {
+        self.endpoint("userinfo")
+    }
+
+    pub fn management_json(&self) -> Value {
+        json!({
+            "tenant": self.id,
+            "issuer": self.issuer,
+            "default_audience": self.default_audience.clone().unwrap_or_default(),
+            "idle_session_lifetime": 72,
+            "session_lifetime": 720,
+        })
+    }
+}
+
+/// Issuers end with exactly one `/`, as Auth0's do (`https://TENANT.auth0.com/`).
+pub fn normalize_issuer(issuer: &str) -> String {
+    format!("{}/", issuer.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_gets_one_trailing_slash_and_endpoints_hang_off_it() {
+        let t = Tenant::new("default", "http://127.0.0.1:3000", 0);
+        assert_eq!(t.issuer, "http://127.0.0.1:3000/");
+        assert_eq!(t.endpoint("/oauth/token"), "http://127.0.0.1:3000/oauth/token");
+        assert_eq!(normalize_issuer("https://x.example//"), "https://x.example/");
+    }
+}

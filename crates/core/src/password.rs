@@ -1,0 +1,66 @@
+//! User passwords: argon2id (RFC 9106) PHC strings, OWASP's minimum parameters
+//! (19 MiB, 2 passes, 1 lane). Hashing is CPU-bound: callers run it off the async executor.
+
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+};
+
+pub const MIN_LENGTH: usize = 8;
+/// Bounds the work one request can ask of the hasher.
+pub const MAX_LENGTH: usize = 1024;
+
+fn hasher() -> Argon2<'static> {
+    // These parameters are within argon2's limits, so `new` cannot fail.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Checks the password policy: 8 to 1024 characters.
+pub fn check_policy(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_LENGTH {
+        return Err(format!("the password must have at least {MIN_LENGTH} characters"));
+    }
+    if password.len() > MAX_LENGTH {
+        return Err(format!("the password must have at most {MAX_LENGTH} bytes"));
+    }
+    Ok(())
+}
+
+pub fn hash(password: &str) -> String {
+    let salt_bytes = crate::secret::random_bytes(16);
+    // 16 bytes is a valid salt length, and hashing with valid parameters cannot fail.
+    let salt = SaltString::encode_b64(&salt_bytes).expect("salt");
+    hasher().hash_password(password.as_bytes(), &salt).expect("argon2id hash").to_string()
+}
+
+/// `false` for a wrong password and for a stored hash that does not parse.
+pub fn verify(stored: &str, password: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let h = hash("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify(&h, "correct horse"));
+        assert!(!verify(&h, "wrong horse"));
+        assert!(!verify("not a phc string", "correct horse"));
+        assert_ne!(h, hash("correct horse"), "salts differ");
+    }
+
+    #[test]
+    fn policy_bounds_length() {
+        assert!(check_policy("short").is_err());
+        assert!(check_policy("long enough").is_ok());
+        assert!(check_policy(&"x".repeat(MAX_LENGTH + 1)).is_err());
+    }
+}

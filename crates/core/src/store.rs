@@ -1,0 +1,108 @@
+//! The storage interfaces. Narrow traits, one per object family (after fosite); every method
+//! takes the tenant. Implementations live in `tessera-store` (SQLite, PostgreSQL) and in
+//! [`crate::memory`] for unit tests.
+
+use async_trait::async_trait;
+
+use crate::model::{Client, ClientGrant, ResourceServer, SigningKeyRecord, Tenant, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (duplicate identifier, email, grant…). The text names it.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend failed (I/O, connection, corrupt row).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    /// Fails with `Conflict` if the tenant exists.
+    async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// A counter that grows with every change to the tenant's configuration (tenant settings,
+    /// applications, APIs, client grants, signing keys). Nodes poll it to refresh their caches.
+    async fn config_version(&self, tenant: &str) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    async fn client(&self, tenant: &str, client_id: &str) -> StoreResult<Option<Client>>;
+    /// In creation order.
+    async fn clients(&self, tenant: &str) -> StoreResult<Vec<Client>>;
+    /// Fails with `NotFound` if the client does not exist.
+    async fn update_client(&self, client: &Client) -> StoreResult<()>;
+    /// Also deletes the client's grants. `false` if there was nothing to delete.
+    async fn delete_client(&self, tenant: &str, client_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ResourceServerStore: Send + Sync {
+    /// Fails with `Conflict` if the identifier is taken.
+    async fn insert_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    async fn resource_server(&self, tenant: &str, id: &str) -> StoreResult<Option<ResourceServer>>;
+    async fn resource_server_by_identifier(
+        &self,
+        tenant: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn resource_servers(&self, tenant: &str) -> StoreResult<Vec<ResourceServer>>;
+    async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()>;
+    /// Also deletes the client grants for its audience.
+    async fn delete_resource_server(&self, tenant: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ClientGrantStore: Send + Sync {
+    /// Fails with `Conflict` if the client already has a grant for the audience, `NotFound` if the
+    /// client or the API does not exist.
+    async fn insert_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    async fn client_grant(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>>;
+    async fn client_grants(&self, tenant: &str, client_id: &str) -> StoreResult<Vec<ClientGrant>>;
+    async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` if the email is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user(&self, tenant: &str, user_id: &str) -> StoreResult<Option<User>>;
+    /// `email` is matched case-insensitively.
+    async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>>;
+    async fn users(&self, tenant: &str) -> StoreResult<Vec<User>>;
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Adds a key as the current one for its algorithm and, in the same transaction, marks the
+    /// algorithm's previous current key `Previous` with `rotated_at = key.created_at`.
+    async fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Oldest first.
+    async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+}
+
+/// Everything a node needs from storage.
+pub trait Store:
+    TenantStore + ClientStore + ResourceServerStore + ClientGrantStore + UserStore + KeyStore
+{
+}
+
+impl<T> Store for T where
+    T: TenantStore + ClientStore + ResourceServerStore + ClientGrantStore + UserStore + KeyStore
+{
+}
