@@ -1,0 +1,284 @@
+//! The shared store test suite: every `Store` trait method, its conflicts, cascades and
+//! ordering. Each case is a function over `&dyn Store`; the `backends!` macro runs each one
+//! against a fresh SQLite file (and, once it lands, PostgreSQL when
+//! `TESSERA_TEST_DATABASE_URL` is set).
+
+use serde_json::json;
+use tessera_core::{
+    Store, StoreError,
+    keys::{MasterKey, new_key_record},
+    model::*,
+    secret::SecretHash,
+};
+use tessera_store::SqliteStore;
+
+const T: &str = "t1";
+
+async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("tessera.db")).await.unwrap();
+    (store, dir)
+}
+
+macro_rules! backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _dir) = super::sqlite().await;
+                    super::with_tenants(&store).await;
+                    super::$case(&store).await;
+                }
+            )*
+        }
+        mod memory_backend {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let store = tessera_core::memory::MemoryStore::new();
+                    super::with_tenants(&store).await;
+                    super::$case(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+backends!(
+    tenants_insert_get_update_and_version,
+    clients_crud_in_order,
+    resource_servers_crud_and_unique_identifier,
+    client_grants_crud_conflicts_and_cascades,
+    users_crud_and_unique_email,
+    signing_keys_rotate_atomically,
+    tenants_do_not_see_each_other,
+);
+
+async fn with_tenants(s: &dyn Store) {
+    s.insert_tenant(&Tenant::new(T, "http://t1.example/", 1)).await.unwrap();
+    s.insert_tenant(&Tenant::new("t2", "http://t2.example/", 1)).await.unwrap();
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        tenant_id: T.into(),
+        client_id: id.into(),
+        name: format!("app {id}"),
+        description: String::new(),
+        app_type: AppType::NonInteractive,
+        callbacks: vec!["https://app/cb".into()],
+        allowed_logout_urls: vec![],
+        web_origins: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        token_endpoint_auth_method: AuthMethod::ClientSecretPost,
+        oidc_conformant: true,
+        is_first_party: true,
+        client_secret_hash: Some(SecretHash::of("s")),
+        client_metadata: Default::default(),
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+fn api(id: &str, identifier: &str) -> ResourceServer {
+    ResourceServer {
+        tenant_id: T.into(),
+        id: id.into(),
+        name: "API".into(),
+        identifier: identifier.into(),
+        scopes: vec![ScopeDef { value: "read:x".into(), description: "read".into() }],
+        signing_alg: SigningAlg::RS256,
+        signing_secret_enc: None,
+        token_lifetime: 86_400,
+        token_lifetime_for_web: 7_200,
+        allow_offline_access: false,
+        enforce_policies: false,
+        token_dialect: TokenDialect::AccessToken,
+        skip_consent_for_verifiable_first_party_clients: true,
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+fn grant(id: &str, client_id: &str, audience: &str) -> ClientGrant {
+    ClientGrant {
+        tenant_id: T.into(),
+        id: id.into(),
+        client_id: client_id.into(),
+        audience: audience.into(),
+        scope: vec!["read:x".into()],
+        created_at: 10,
+    }
+}
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        tenant_id: T.into(),
+        user_id: id.into(),
+        email: email.into(),
+        email_verified: false,
+        name: None,
+        nickname: None,
+        given_name: None,
+        family_name: None,
+        picture: None,
+        app_metadata: json!({"plan": "pro"}).as_object().unwrap().clone(),
+        user_metadata: Default::default(),
+        password_hash: "$argon2id$x".into(),
+        blocked: false,
+        logins_count: 0,
+        last_login: None,
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+async fn tenants_insert_get_update_and_version(s: &dyn Store) {
+    let mut t = s.tenant(T).await.unwrap().unwrap();
+    assert_eq!(t.issuer, "http://t1.example/");
+    assert!(s.tenant("nope").await.unwrap().is_none());
+    assert!(matches!(s.insert_tenant(&t).await, Err(StoreError::Conflict(_))));
+    let v0 = s.config_version(T).await.unwrap();
+    t.default_audience = Some("urn:api".into());
+    s.update_tenant(&t).await.unwrap();
+    assert_eq!(s.tenant(T).await.unwrap().unwrap().default_audience.as_deref(), Some("urn:api"));
+    assert!(s.config_version(T).await.unwrap() > v0);
+    assert!(matches!(s.config_version("nope").await, Err(StoreError::NotFound(_))));
+    let ghost = Tenant::new("ghost", "http://g/", 1);
+    assert!(matches!(s.update_tenant(&ghost).await, Err(StoreError::NotFound(_))));
+}
+
+async fn clients_crud_in_order(s: &dyn Store) {
+    let v0 = s.config_version(T).await.unwrap();
+    for id in ["zeta", "alpha", "mid"] {
+        s.insert_client(&client(id)).await.unwrap();
+    }
+    assert!(s.config_version(T).await.unwrap() > v0, "config changes bump the version");
+    assert!(matches!(s.insert_client(&client("alpha")).await, Err(StoreError::Conflict(_))));
+    let ids: Vec<_> = s.clients(T).await.unwrap().into_iter().map(|c| c.client_id).collect();
+    assert_eq!(ids, ["zeta", "alpha", "mid"], "creation order");
+    let mut c = s.client(T, "alpha").await.unwrap().unwrap();
+    assert_eq!(c, client("alpha"));
+    c.name = "renamed".into();
+    s.update_client(&c).await.unwrap();
+    assert_eq!(s.client(T, "alpha").await.unwrap().unwrap().name, "renamed");
+    assert!(matches!(s.update_client(&client("ghost")).await, Err(StoreError::NotFound(_))));
+    assert!(s.delete_client(T, "alpha").await.unwrap());
+    assert!(!s.delete_client(T, "alpha").await.unwrap());
+    assert!(s.client(T, "alpha").await.unwrap().is_none());
+}
+
+async fn resource_servers_crud_and_unique_identifier(s: &dyn Store) {
+    s.insert_resource_server(&api("a1", "https://api.one")).await.unwrap();
+    s.insert_resource_server(&api("a2", "urn:two")).await.unwrap();
+    let dup = s.insert_resource_server(&api("a3", "https://api.one")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    assert_eq!(s.resource_server(T, "a1").await.unwrap().unwrap(), api("a1", "https://api.one"));
+    assert_eq!(s.resource_server_by_identifier(T, "urn:two").await.unwrap().unwrap().id, "a2");
+    assert!(s.resource_server_by_identifier(T, "urn:none").await.unwrap().is_none());
+    let ids: Vec<_> = s.resource_servers(T).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, ["a1", "a2"]);
+    let mut rs = api("a1", "https://api.one");
+    rs.token_lifetime = 60;
+    rs.token_dialect = TokenDialect::Rfc9068Profile;
+    s.update_resource_server(&rs).await.unwrap();
+    assert_eq!(s.resource_server(T, "a1").await.unwrap().unwrap(), rs);
+    let mut moved = rs.clone();
+    moved.identifier = "https://moved".into();
+    assert!(matches!(s.update_resource_server(&moved).await, Err(StoreError::NotFound(_))), "identifier is immutable");
+    assert!(s.delete_resource_server(T, "a1").await.unwrap());
+    assert!(!s.delete_resource_server(T, "a1").await.unwrap());
+}
+
+async fn client_grants_crud_conflicts_and_cascades(s: &dyn Store) {
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_resource_server(&api("a1", "urn:one")).await.unwrap();
+    s.insert_resource_server(&api("a2", "urn:two")).await.unwrap();
+    s.insert_client_grant(&grant("g1", "c1", "urn:one")).await.unwrap();
+    s.insert_client_grant(&grant("g2", "c1", "urn:two")).await.unwrap();
+    let dup = s.insert_client_grant(&grant("g3", "c1", "urn:one")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let dangling = s.insert_client_grant(&grant("g4", "ghost", "urn:one")).await;
+    assert!(matches!(dangling, Err(StoreError::NotFound(_))), "{dangling:?}");
+    let no_api = s.insert_client_grant(&grant("g5", "c1", "urn:none")).await;
+    assert!(matches!(no_api, Err(StoreError::NotFound(_))));
+    assert_eq!(s.client_grant(T, "c1", "urn:one").await.unwrap().unwrap().id, "g1");
+    assert!(s.client_grant(T, "c1", "urn:none").await.unwrap().is_none());
+    let mut g = grant("g1", "c1", "urn:one");
+    g.scope = vec![];
+    s.update_client_grant(&g).await.unwrap();
+    assert!(s.client_grant(T, "c1", "urn:one").await.unwrap().unwrap().scope.is_empty());
+    assert!(matches!(s.update_client_grant(&grant("gx", "c1", "urn:one")).await, Err(StoreError::NotFound(_))));
+    let ids: Vec<_> = s.client_grants(T, "c1").await.unwrap().into_iter().map(|g| g.id).collect();
+    assert_eq!(ids, ["g1", "g2"]);
+    // Deleting the API deletes its grants; deleting the client deletes the rest.
+    assert!(s.delete_resource_server(T, "a2").await.unwrap());
+    assert_eq!(s.client_grants(T, "c1").await.unwrap().len(), 1);
+    assert!(s.delete_client(T, "c1").await.unwrap());
+    assert!(s.client_grants(T, "c1").await.unwrap().is_empty());
+    s.insert_client(&client("c2")).await.unwrap();
+    s.insert_client_grant(&grant("g6", "c2", "urn:one")).await.unwrap();
+    assert!(s.delete_client_grant(T, "g6").await.unwrap());
+    assert!(!s.delete_client_grant(T, "g6").await.unwrap());
+}
+
+async fn users_crud_and_unique_email(s: &dyn Store) {
+    s.insert_user(&user("auth0|1", "ann@example.com")).await.unwrap();
+    s.insert_user(&user("auth0|2", "bob@example.com")).await.unwrap();
+    let dup = s.insert_user(&user("auth0|3", "ann@example.com")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    assert_eq!(s.user(T, "auth0|1").await.unwrap().unwrap(), user("auth0|1", "ann@example.com"));
+    assert_eq!(s.user_by_email(T, "ANN@example.com").await.unwrap().unwrap().user_id, "auth0|1");
+    assert!(s.user_by_email(T, "zed@example.com").await.unwrap().is_none());
+    let mut u = user("auth0|1", "ann2@example.com");
+    u.blocked = true;
+    s.update_user(&u).await.unwrap();
+    assert!(s.user_by_email(T, "ann@example.com").await.unwrap().is_none());
+    assert!(s.user_by_email(T, "ann2@example.com").await.unwrap().unwrap().blocked);
+    let taken = user("auth0|1", "bob@example.com");
+    assert!(matches!(s.update_user(&taken).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.update_user(&user("auth0|9", "x@y")).await, Err(StoreError::NotFound(_))));
+    let ids: Vec<_> = s.users(T).await.unwrap().into_iter().map(|u| u.user_id).collect();
+    assert_eq!(ids, ["auth0|1", "auth0|2"]);
+    assert!(s.delete_user(T, "auth0|2").await.unwrap());
+    assert!(!s.delete_user(T, "auth0|2").await.unwrap());
+}
+
+async fn signing_keys_rotate_atomically(s: &dyn Store) {
+    let master = MasterKey::generate();
+    let k1 = new_key_record(T, SigningAlg::EdDSA, &master, 100).unwrap();
+    let k2 = new_key_record(T, SigningAlg::EdDSA, &master, 200).unwrap();
+    let e1 = new_key_record(T, SigningAlg::ES256, &master, 150).unwrap();
+    let v0 = s.config_version(T).await.unwrap();
+    s.add_signing_key(&k1).await.unwrap();
+    s.add_signing_key(&e1).await.unwrap();
+    s.add_signing_key(&k2).await.unwrap();
+    assert!(s.config_version(T).await.unwrap() > v0);
+    assert!(matches!(s.add_signing_key(&k2).await, Err(StoreError::Conflict(_))));
+    let keys = s.signing_keys(T).await.unwrap();
+    let summary: Vec<_> = keys.iter().map(|k| (k.kid.clone(), k.status, k.rotated_at)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (k1.kid.clone(), KeyStatus::Previous, Some(200)),
+            (e1.kid.clone(), KeyStatus::Current, None),
+            (k2.kid.clone(), KeyStatus::Current, None),
+        ]
+    );
+    assert_eq!(keys[2].private_enc, k2.private_enc);
+    assert_eq!(keys[2].public_jwk, k2.public_jwk);
+}
+
+async fn tenants_do_not_see_each_other(s: &dyn Store) {
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_user(&user("auth0|1", "ann@example.com")).await.unwrap();
+    assert!(s.client("t2", "c1").await.unwrap().is_none());
+    assert!(s.clients("t2").await.unwrap().is_empty());
+    assert!(s.user_by_email("t2", "ann@example.com").await.unwrap().is_none());
+    let mut other = user("auth0|1", "ann@example.com");
+    other.tenant_id = "t2".into();
+    s.insert_user(&other).await.unwrap();
+    assert!(!s.delete_client("t2", "c1").await.unwrap());
+    assert!(s.client(T, "c1").await.unwrap().is_some());
+}
