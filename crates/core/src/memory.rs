@@ -127,7 +127,9 @@ impl ResourceServerStore for MemoryStore {
     }
     async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let mut g = self.lock();
-        let slot = g.apis.iter_mut().find(|x| x.tenant_id == rs.tenant_id && x.id == rs.id);
+        let slot = g.apis.iter_mut().find(|x| {
+            x.tenant_id == rs.tenant_id && x.id == rs.id && x.identifier == rs.identifier
+        });
         *slot.ok_or_else(|| StoreError::NotFound(format!("API {}", rs.id)))? = rs.clone();
         g.bump(&rs.tenant_id);
         Ok(())
