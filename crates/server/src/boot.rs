@@ -1,0 +1,123 @@
+//! Start-up of an installation: the data folder, the master key (a 0600 file, or
+//! `TESSERA_MASTER_KEY`), the database, the default tenant and its RS256 key. The first start
+//! creates them; later starts, and CLI commands, reuse them.
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use tessera_core::{
+    Clock, Store, SystemClock,
+    admin::{self, AdminError},
+    keys::MasterKey,
+    model::{DEFAULT_TENANT, Tenant},
+};
+use tessera_store::SqliteStore;
+
+use crate::settings::Settings;
+
+/// An opened installation.
+pub struct Install {
+    pub store: Arc<dyn Store>,
+    pub sqlite: SqliteStore,
+    pub master: Arc<MasterKey>,
+    pub clock: Arc<dyn Clock>,
+    pub tenant: Tenant,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("data folder {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("{0}")]
+    Store(#[from] tessera_core::StoreError),
+    #[error("{0}")]
+    Admin(#[from] AdminError),
+}
+
+pub async fn open(settings: &Settings) -> Result<Install, BootError> {
+    let dir = &settings.data_dir;
+    create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
+    let master = Arc::new(load_master_key(settings.master_key.as_deref(), &dir.join("master.key"))?);
+    let sqlite = SqliteStore::open(&dir.join("tessera.db")).await?;
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tenant = admin::ensure_tenant(
+        store.as_ref(),
+        &master,
+        clock.as_ref(),
+        DEFAULT_TENANT,
+        settings.issuer.as_deref(),
+        &settings.default_issuer(),
+    )
+    .await?;
+    Ok(Install { store, sqlite, master, clock, tenant, data_dir: dir.clone() })
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// From the setting if given; else from the file, created (mode 0600, atomically) if missing.
+fn load_master_key(configured: Option<&str>, file: &Path) -> Result<MasterKey, BootError> {
+    if let Some(b64) = configured {
+        return MasterKey::from_base64(b64).map_err(|e| BootError::MasterKey(format!("TESSERA_MASTER_KEY: {e}")));
+    }
+    let read = |p: &Path| -> Result<MasterKey, BootError> {
+        let text = fs::read_to_string(p).map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))?;
+        MasterKey::from_base64(&text).map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))
+    };
+    if file.exists() {
+        warn_if_readable_by_others(file);
+        return read(file);
+    }
+    // Write a temporary file, then hard-link it into place: the link fails if another process
+    // won the race, and nobody ever reads a half-written key.
+    let key = MasterKey::generate();
+    let tmp = file.with_extension(format!("tmp.{}", std::process::id()));
+    let io = |e: std::io::Error| BootError::MasterKey(format!("{}: {e}", file.display()));
+    {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(key.to_base64().as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    let linked = fs::hard_link(&tmp, file);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(path = %file.display(), "created the master key; back it up: without it the signing keys cannot be read");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(file),
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn warn_if_readable_by_others(file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = fs::metadata(file) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %file.display(), "the master key file is readable by other users; chmod 600 it");
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `tessera apps create|list|show|update|delete|rotate-secret|grant|grants|ungrant`.
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use tessera_core::{
+    admin::{self, AppSpec},
+    model::Client,
+    secret::Secret,
+};
+
+use super::{CliError, CliResult, output::Out, split_list};
+use crate::boot::Install;
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCmd {
+    /// Create an application; a confidential one's client_secret is printed once
+    Create(AppArgs),
+    /// List applications
+    List,
+    /// Show an application
+    Show { client_id: String },
+    /// Change an application
+    Update {
+        client_id: String,
+        #[command(flatten)]
+        args: AppArgs,
+    },
+    /// Delete an application and its grants
+    Delete { client_id: String },
+    /// Replace the client secret (the old one stops working at once)
+    RotateSecret { client_id: String },
+    /// Allow an application to get tokens for an API (client credentials), with scopes
+    Grant {
+        client_id: String,
+        /// The API identifier
+        #[arg(long)]
+        audience: String,
+        /// Scopes, comma-separated; each must be defined by the API
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// List an application's grants
+    Grants { client_id: String },
+    /// Remove an application's grant for an API
+    Ungrant {
+        client_id: String,
+        #[arg(long)]
+        audience: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    #[arg(long)]
+    name: Option<String>,
+    /// spa, native, regular or m2m
+    #[arg(long = "type")]
+    app_type: Option<String>,
+    /// Allowed callback URLs, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    callbacks: Option<Vec<String>>,
+    /// Allowed logout URLs, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    logout_urls: Option<Vec<String>>,
+    /// Allowed web origins, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    web_origins: Option<Vec<String>>,
+    /// Grant types, comma-separated (default depends on the type)
+    #[arg(long, value_delimiter = ',')]
+    grant_types: Option<Vec<String>>,
+    /// none, client_secret_post or client_secret_basic
+    #[arg(long)]
+    auth_method: Option<String>,
+    /// Legacy (non OIDC-conformant) application
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    legacy: Option<bool>,
+}
+
+impl AppArgs {
+    fn spec(&self) -> AppSpec {
+        AppSpec {
+            name: self.name.clone(),
+            app_type: self.app_type.clone(),
+            callbacks: self.callbacks.as_ref().map(|l| split_list(l)),
+            logout_urls: self.logout_urls.as_ref().map(|l| split_list(l)),
+            web_origins: self.web_origins.as_ref().map(|l| split_list(l)),
+            grant_types: self.grant_types.as_ref().map(|l| split_list(l)),
+            auth_method: self.auth_method.clone(),
+            legacy: self.legacy,
+        }
+    }
+}
+
+fn with_secret(c: &Client, secret: Option<&Secret>) -> Value {
+    let mut v = c.management_json();
+    if let Some(s) = secret {
+        v["client_secret"] = Value::String(s.expose().to_owned());
+    }
+    v
+}
+
+pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
+    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    match cmd {
+        AppsCmd::Create(args) => {
+            let (c, secret) = admin::create_app(store, clock, t, &args.spec()).await?;
+            out.object(&with_secret(&c, secret.as_ref()));
+            if secret.is_some() {
+                out.note("The client_secret is shown only now; only its hash is stored.");
+            }
+        }
+        AppsCmd::List => {
+            let all: Vec<Value> = store.clients(t).await?.iter().map(|c| c.management_json()).collect();
+            out.list(&all, &["client_id", "name", "app_type", "grant_types"]);
+        }
+        AppsCmd::Show { client_id } => out.object(&admin::find_app(store, t, &client_id).await?.management_json()),
+        AppsCmd::Update { client_id, args } => {
+            let (c, secret) = admin::update_app(store, clock, t, &client_id, &args.spec()).await?;
+            out.object(&with_secret(&c, secret.as_ref()));
+        }
+        AppsCmd::Delete { client_id } => {
+            if !store.delete_client(t, &client_id).await? {
+                return Err(CliError::usage(format!("no application with client_id '{client_id}'")));
+            }
+            out.note(&format!("deleted application {client_id}"));
+        }
+        AppsCmd::RotateSecret { client_id } => {
+            let (c, secret) = admin::rotate_app_secret(store, clock, t, &client_id).await?;
+            out.object(&with_secret(&c, Some(&secret)));
+            out.note("The new client_secret is shown only now; the old one no longer works.");
+        }
+        AppsCmd::Grant { client_id, audience, scopes } => {
+            let g = admin::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes)).await?;
+            out.object(&g.management_json());
+        }
+        AppsCmd::Grants { client_id } => {
+            admin::find_app(store, t, &client_id).await?;
+            let all: Vec<Value> = store.client_grants(t, &client_id).await?.iter().map(|g| g.management_json()).collect();
+            out.list(&all, &["id", "audience", "scope"]);
+        }
+        AppsCmd::Ungrant { client_id, audience } => {
+            let g = store.client_grant(t, &client_id, &audience).await?.ok_or_else(|| {
+                CliError::usage(format!("application '{client_id}' has no grant for '{audience}'"))
+            })?;
+            store.delete_client_grant(t, &g.id).await?;
+            out.note(&format!("removed grant {}", g.id));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `tessera keys list|rotate`: the signing keys, shaped like the Management API's
+//! `/api/v2/keys/signing`.
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tessera_core::{
+    keys::{PUBLISH_AFTER_ROTATION, rotate_key},
+    model::{KeyStatus, SigningAlg, SigningKeyRecord},
+    time::rfc3339,
+};
+
+use super::{CliError, CliResult, output::Out};
+use crate::boot::Install;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// List signing keys
+    List,
+    /// Make a new key current for an algorithm; the old one stays published
+    Rotate {
+        /// RS256 (default), ES256 or EdDSA
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+    },
+}
+
+fn view(k: &SigningKeyRecord, now: i64) -> Value {
+    let published = match k.status {
+        KeyStatus::Current => true,
+        KeyStatus::Previous => k.rotated_at.unwrap_or(k.created_at) + PUBLISH_AFTER_ROTATION > now,
+    };
+    json!({
+        "kid": k.kid,
+        "alg": k.alg.as_str(),
+        "thumbprint": k.kid,
+        "current": k.status == KeyStatus::Current,
+        "previous": k.status == KeyStatus::Previous,
+        "revoked": false,
+        "published": published,
+        "current_since": rfc3339(k.created_at),
+        "current_until": k.rotated_at.map(rfc3339),
+    })
+}
+
+pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
+    let now = i.clock.now();
+    match cmd {
+        KeysCmd::List => {
+            let keys: Vec<Value> = i.store.signing_keys(&i.tenant.id).await?.iter().rev().map(|k| view(k, now)).collect();
+            out.list(&keys, &["kid", "alg", "current", "published", "current_since"]);
+        }
+        KeysCmd::Rotate { alg } => {
+            let alg = SigningAlg::parse(&alg)
+                .filter(|a| *a != SigningAlg::HS256)
+                .ok_or_else(|| CliError::usage(format!("unknown key algorithm '{alg}': use RS256, ES256 or EdDSA")))?;
+            let k = rotate_key(i.store.as_ref(), &i.master, &i.tenant.id, alg, now)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            out.object(&view(&k, now));
+            out.note("New tokens are signed with this key; the previous key stays in the JWKS for 30 days.");
+        }
+    }
+    Ok(())
+}

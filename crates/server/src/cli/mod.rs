@@ -1,0 +1,129 @@
+//! The command line, mirroring the Auth0 CLI's nouns: `serve`, `apis`, `apps`, `users`, `keys`.
+//! Commands work on the installation's database directly; a running server sees their changes
+//! within a second. Operator mistakes exit with code 2 and one line on stderr.
+
+mod apis;
+mod apps;
+mod keys;
+mod output;
+mod users;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+use tessera_core::admin::AdminError;
+
+use crate::{
+    boot,
+    settings::{Overrides, Settings},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "An Auth0-compatible OAuth 2.0 / OpenID Connect identity provider")]
+pub struct Cli {
+    /// Data folder (SQLite database and master key) [env: TESSERA_DATA_DIR] [default: ./tessera-data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Settings file (TOML) [env: TESSERA_CONFIG]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Print objects as JSON, shaped like the Auth0 Management API's
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server
+    Serve {
+        /// Address to listen on [env: TESSERA_LISTEN] [default: 127.0.0.1:3000]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Issuer URL, e.g. https://id.example.com/ [env: TESSERA_ISSUER]
+        #[arg(long)]
+        issuer: Option<String>,
+    },
+    /// Manage APIs (resource servers): the audiences of JWT access tokens
+    Apis {
+        #[command(subcommand)]
+        cmd: apis::ApisCmd,
+    },
+    /// Manage applications (clients) and their grants to APIs
+    Apps {
+        #[command(subcommand)]
+        cmd: apps::AppsCmd,
+    },
+    /// Manage users of the database connection
+    Users {
+        #[command(subcommand)]
+        cmd: users::UsersCmd,
+    },
+    /// Manage signing keys
+    Keys {
+        #[command(subcommand)]
+        cmd: keys::KeysCmd,
+    },
+}
+
+/// A failed command: the message and the exit code (2 for the operator's mistake, 1 otherwise).
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: i32,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 2 }
+    }
+
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 1 }
+    }
+}
+
+impl From<AdminError> for CliError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(_) | AdminError::NotFound(_) | AdminError::Conflict(_) => Self::usage(e.to_string()),
+            AdminError::Store(_) | AdminError::Keys(_) => Self::failure(e.to_string()),
+        }
+    }
+}
+
+impl From<tessera_core::StoreError> for CliError {
+    fn from(e: tessera_core::StoreError) -> Self {
+        AdminError::from(e).into()
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> CliResult {
+    let mut flags = Overrides { data_dir: cli.data_dir.clone(), ..Default::default() };
+    if let Command::Serve { listen, issuer } = &cli.command {
+        flags.listen = *listen;
+        flags.issuer = issuer.clone();
+    }
+    let settings = Settings::load(cli.config.as_deref(), &flags).map_err(CliError::usage)?;
+    if let Command::Serve { .. } = &cli.command {
+        return crate::app::serve(settings).await.map_err(CliError::failure);
+    }
+    let install = boot::open(&settings).await.map_err(|e| CliError::failure(e.to_string()))?;
+    let out = output::Out { json: cli.json };
+    match cli.command {
+        Command::Serve { .. } => Ok(()),
+        Command::Apis { cmd } => apis::run(&install, &out, cmd).await,
+        Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
+        Command::Users { cmd } => users::run(&install, &out, cmd).await,
+        Command::Keys { cmd } => keys::run(&install, &out, cmd).await,
+    }
+}
+
+/// Splits `a,b,c` (and repeated flags) into a list.
+pub fn split_list(values: &[String]) -> Vec<String> {
+    values.iter().flat_map(|v| v.split(',')).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+}

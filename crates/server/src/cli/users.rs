@@ -1,0 +1,108 @@
+//! `tessera users create|list|show|update|delete|block|unblock`. Passwords are hashed with
+//! argon2id; `--password -` reads the password from standard input (kept out of `ps`).
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use tessera_core::{
+    admin::{self, UserSpec},
+    password,
+    secret::Secret,
+};
+
+use super::{CliError, CliResult, output::Out};
+use crate::boot::Install;
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Create a user
+    Create(UserArgs),
+    /// List users
+    List,
+    /// Show a user (by user_id or email)
+    Show { user: String },
+    /// Change a user (by user_id or email)
+    Update {
+        user: String,
+        #[command(flatten)]
+        args: UserArgs,
+    },
+    /// Delete a user
+    Delete { user: String },
+    /// Block a user from signing in
+    Block { user: String },
+    /// Unblock a user
+    Unblock { user: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[arg(long)]
+    email: Option<String>,
+    /// The password, or - to read it from standard input
+    #[arg(long)]
+    password: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    email_verified: Option<bool>,
+    /// A JSON object, e.g. '{"plan":"pro"}'
+    #[arg(long)]
+    app_metadata: Option<String>,
+    /// A JSON object
+    #[arg(long)]
+    user_metadata: Option<String>,
+}
+
+impl UserArgs {
+    fn spec(self) -> Result<UserSpec, CliError> {
+        let password = match self.password.as_deref() {
+            Some("-") => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| CliError::usage(format!("--password -: cannot read standard input: {e}")))?;
+                Some(Secret::new(line.trim_end_matches(['\r', '\n'])))
+            }
+            Some(p) => Some(Secret::new(p)),
+            None => None,
+        };
+        Ok(UserSpec {
+            email: self.email,
+            password,
+            name: self.name,
+            email_verified: self.email_verified,
+            app_metadata: self.app_metadata,
+            user_metadata: self.user_metadata,
+        })
+    }
+}
+
+pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
+    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let hash = |pw: String| password::hash(&pw);
+    match cmd {
+        UsersCmd::Create(args) => {
+            let u = admin::create_user(store, clock, t, &args.spec()?, hash).await?;
+            out.object(&u.management_json());
+        }
+        UsersCmd::List => {
+            let all: Vec<Value> = store.users(t).await?.iter().map(|u| u.management_json()).collect();
+            out.list(&all, &["user_id", "email", "name", "blocked"]);
+        }
+        UsersCmd::Show { user } => out.object(&admin::find_user(store, t, &user).await?.management_json()),
+        UsersCmd::Update { user, args } => {
+            let u = admin::update_user(store, clock, t, &user, &args.spec()?, hash).await?;
+            out.object(&u.management_json());
+        }
+        UsersCmd::Delete { user } => {
+            let u = admin::find_user(store, t, &user).await?;
+            store.delete_user(t, &u.user_id).await?;
+            out.note(&format!("deleted user {}", u.user_id));
+        }
+        UsersCmd::Block { user } => out.object(&admin::set_user_blocked(store, clock, t, &user, true).await?.management_json()),
+        UsersCmd::Unblock { user } => {
+            out.object(&admin::set_user_blocked(store, clock, t, &user, false).await?.management_json())
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Settings, layered with figment: defaults → TOML file (`--config` / `TESSERA_CONFIG`) →
+//! `TESSERA_*` environment → command-line flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the SQLite database and the master key file live.
+    pub data_dir: PathBuf,
+    /// The address `serve` listens on.
+    pub listen: SocketAddr,
+    /// The issuer; when unset, the stored one (or, on first start, `http://LISTEN/`).
+    pub issuer: Option<String>,
+    /// The master key (base64 of 32 bytes); when unset, `DATA_DIR/master.key`.
+    pub master_key: Option<String>,
+    /// How often (ms) a node checks the database for configuration changes.
+    pub config_poll_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("tessera-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            issuer: None,
+            master_key: None,
+            config_poll_ms: 250,
+        }
+    }
+}
+
+/// What flags can set; `None` leaves the lower layers alone.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+impl Settings {
+    pub fn load(config_file: Option<&std::path::Path>, flags: &Overrides) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        let file = config_file.map(PathBuf::from).or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(format!("config file {} does not exist", path.display()));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig.merge(Env::prefixed("TESSERA_").only(&["data_dir", "listen", "issuer", "master_key", "config_poll_ms"]))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| format!("invalid settings: {e}"))
+    }
+
+    /// The issuer a fresh install gets when none is configured.
+    pub fn default_issuer(&self) -> String {
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip([127, 0, 0, 1].into());
+        }
+        format!("http://{addr}/")
+    }
+}

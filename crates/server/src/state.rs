@@ -1,0 +1,108 @@
+//! A node's shared state: the store, the master key, and a cached snapshot of the tenant and
+//! its key ring. A background task polls the tenant's `config_version` and reloads the
+//! snapshot when it moves, so a change made by the CLI or another node is served within
+//! `config_poll_ms` (250 ms by default).
+
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use tessera_core::{Clock, Store, keys::KeyRing, keys::MasterKey, model::Tenant};
+
+/// The tenant and key ring as of one config version.
+pub struct Snapshot {
+    pub tenant: Tenant,
+    pub keys: KeyRing,
+    pub version: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub master: Arc<MasterKey>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] tessera_core::StoreError),
+    #[error(transparent)]
+    Keys(#[from] tessera_core::keys::KeyRingError),
+    #[error("tenant {0} does not exist")]
+    NoTenant(String),
+}
+
+async fn load_snapshot(store: &dyn Store, master: &MasterKey, clock: &dyn Clock, tenant_id: &str) -> Result<Snapshot, LoadError> {
+    // Read the version first: a change racing with this load is picked up by the next poll.
+    let version = store.config_version(tenant_id).await?;
+    let tenant = store.tenant(tenant_id).await?.ok_or_else(|| LoadError::NoTenant(tenant_id.to_owned()))?;
+    let records = store.signing_keys(tenant_id).await?;
+    let keys = KeyRing::load(&records, master, clock.now())?;
+    Ok(Snapshot { tenant, keys, version })
+}
+
+impl AppState {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        master: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+        tenant_id: &str,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Result<Self, LoadError> {
+        let snap = load_snapshot(store.as_ref(), &master, clock.as_ref(), tenant_id).await?;
+        Ok(Self { store, master, clock, metrics, snapshot: Arc::new(RwLock::new(Arc::new(snap))) })
+    }
+
+    /// The current tenant and key ring (cheap: an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reloads if the stored config version differs from the cached one.
+    pub async fn refresh(&self) -> Result<bool, LoadError> {
+        let current = self.snapshot();
+        let version = self.store.config_version(&current.tenant.id).await?;
+        if version == current.version {
+            return Ok(false);
+        }
+        let snap = load_snapshot(self.store.as_ref(), &self.master, self.clock.as_ref(), &current.tenant.id).await?;
+        tracing::info!(version = snap.version, "configuration changed; reloaded tenant and keys");
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        Ok(true)
+    }
+
+    /// Polls for configuration changes until the returned task is aborted. Also reloads once an
+    /// hour regardless, so rotated-out keys leave the JWKS when their time is up.
+    pub fn spawn_refresher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_full = tokio::time::Instant::now();
+            loop {
+                tick.tick().await;
+                let result = if last_full.elapsed() > Duration::from_secs(3600) {
+                    last_full = tokio::time::Instant::now();
+                    let snap = state.snapshot();
+                    let id = snap.tenant.id.clone();
+                    match load_snapshot(state.store.as_ref(), &state.master, state.clock.as_ref(), &id).await {
+                        Ok(s) => {
+                            *state.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(s);
+                            Ok(true)
+                        }
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    state.refresh().await
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "configuration refresh failed; serving the cached configuration");
+                }
+            }
+        })
+    }
+}
