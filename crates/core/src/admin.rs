@@ -102,7 +102,10 @@ pub async fn ensure_signing_key(
         return Ok(());
     }
     let keys = store.signing_keys(tenant).await?;
-    if !keys.iter().any(|k| k.alg == alg && k.status == KeyStatus::Current) {
+    if !keys
+        .iter()
+        .any(|k| k.alg == alg && k.status == KeyStatus::Current)
+    {
         rotate_key(store, master, tenant, alg, clock.now()).await?;
     }
     Ok(())
@@ -127,10 +130,16 @@ fn parse_scopes(list: &[String]) -> AdminResult<Vec<ScopeDef>> {
     let mut out: Vec<ScopeDef> = Vec::new();
     for s in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if !crate::scope::is_scope_token(s) {
-            return Err(invalid(format!("invalid scope '{}': no spaces, quotes or backslashes", s.escape_default())));
+            return Err(invalid(format!(
+                "invalid scope '{}': no spaces, quotes or backslashes",
+                s.escape_default()
+            )));
         }
         if !out.iter().any(|d| d.value == s) {
-            out.push(ScopeDef { value: s.to_owned(), description: String::new() });
+            out.push(ScopeDef {
+                value: s.to_owned(),
+                description: String::new(),
+            });
         }
     }
     Ok(out)
@@ -146,8 +155,11 @@ fn apply_api_spec(rs: &mut ResourceServer, spec: &ApiSpec) -> AdminResult<()> {
         rs.scopes = parse_scopes(s)?;
     }
     if let Some(a) = &spec.signing_alg {
-        rs.signing_alg = SigningAlg::parse(a)
-            .ok_or_else(|| invalid(format!("unknown signing algorithm '{a}': use RS256, ES256, EdDSA or HS256")))?;
+        rs.signing_alg = SigningAlg::parse(a).ok_or_else(|| {
+            invalid(format!(
+                "unknown signing algorithm '{a}': use RS256, ES256, EdDSA or HS256"
+            ))
+        })?;
     }
     if let Some(l) = spec.token_lifetime {
         validate::token_lifetime(l).map_err(invalid)?;
@@ -179,8 +191,10 @@ fn ensure_hs256_secret(rs: &mut ResourceServer, master: &MasterKey) -> Option<Se
         return None;
     }
     let secret = Secret::random(32);
-    rs.signing_secret_enc =
-        Some(master.encrypt_to_base64(secret.expose().as_bytes(), &hs256_aad(&rs.tenant_id, &rs.identifier)));
+    rs.signing_secret_enc = Some(master.encrypt_to_base64(
+        secret.expose().as_bytes(),
+        &hs256_aad(&rs.tenant_id, &rs.identifier),
+    ));
     Some(secret)
 }
 
@@ -192,8 +206,14 @@ pub async fn create_api(
     spec: &ApiSpec,
 ) -> AdminResult<ResourceServer> {
     let now = clock.now();
-    let name = spec.name.clone().ok_or_else(|| invalid("--name is required".into()))?;
-    let identifier = spec.identifier.clone().ok_or_else(|| invalid("--identifier is required".into()))?;
+    let name = spec
+        .name
+        .clone()
+        .ok_or_else(|| invalid("--name is required".into()))?;
+    let identifier = spec
+        .identifier
+        .clone()
+        .ok_or_else(|| invalid("--identifier is required".into()))?;
     validate::identifier(&identifier).map_err(invalid)?;
     let mut rs = ResourceServer {
         tenant_id: tenant.to_owned(),
@@ -218,22 +238,34 @@ pub async fn create_api(
     }
     ensure_hs256_secret(&mut rs, master);
     ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
-    store.insert_resource_server(&rs).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AdminError::Conflict(format!("an API with identifier {} already exists", rs.identifier)),
-        other => other.into(),
-    })?;
+    store
+        .insert_resource_server(&rs)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::Conflict(format!(
+                "an API with identifier {} already exists",
+                rs.identifier
+            )),
+            other => other.into(),
+        })?;
     Ok(rs)
 }
 
 /// Finds an API by id or by identifier.
-pub async fn find_api(store: &dyn Store, tenant: &str, id_or_identifier: &str) -> AdminResult<ResourceServer> {
+pub async fn find_api(
+    store: &dyn Store,
+    tenant: &str,
+    id_or_identifier: &str,
+) -> AdminResult<ResourceServer> {
     if let Some(rs) = store.resource_server(tenant, id_or_identifier).await? {
         return Ok(rs);
     }
     store
         .resource_server_by_identifier(tenant, id_or_identifier)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no API with id or identifier '{id_or_identifier}'")))
+        .ok_or_else(|| {
+            AdminError::NotFound(format!("no API with id or identifier '{id_or_identifier}'"))
+        })
 }
 
 pub async fn update_api(
@@ -245,8 +277,14 @@ pub async fn update_api(
     spec: &ApiSpec,
 ) -> AdminResult<ResourceServer> {
     let mut rs = find_api(store, tenant, id).await?;
-    if spec.identifier.as_ref().is_some_and(|i| *i != rs.identifier) {
-        return Err(invalid("an API's identifier cannot change; create a new API instead".into()));
+    if spec
+        .identifier
+        .as_ref()
+        .is_some_and(|i| *i != rs.identifier)
+    {
+        return Err(invalid(
+            "an API's identifier cannot change; create a new API instead".into(),
+        ));
     }
     apply_api_spec(&mut rs, spec)?;
     ensure_hs256_secret(&mut rs, master);
@@ -259,7 +297,9 @@ pub async fn update_api(
 /// The HS256 secret of an API, decrypted (it is a shared key the API needs to verify tokens).
 pub fn api_signing_secret(master: &MasterKey, rs: &ResourceServer) -> Option<String> {
     let sealed = rs.signing_secret_enc.as_deref()?;
-    let plain = master.decrypt_base64(sealed, &hs256_aad(&rs.tenant_id, &rs.identifier)).ok()?;
+    let plain = master
+        .decrypt_base64(sealed, &hs256_aad(&rs.tenant_id, &rs.identifier))
+        .ok()?;
     String::from_utf8(plain).ok()
 }
 
@@ -278,7 +318,10 @@ pub struct AppSpec {
 }
 
 fn clean_list(list: &[String]) -> Vec<String> {
-    list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    list.iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
@@ -288,17 +331,23 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     }
     if let Some(l) = &spec.callbacks {
         let l = clean_list(l);
-        l.iter().try_for_each(|u| validate::redirect_url(u)).map_err(|e| invalid(format!("--callbacks: {e}")))?;
+        l.iter()
+            .try_for_each(|u| validate::redirect_url(u))
+            .map_err(|e| invalid(format!("--callbacks: {e}")))?;
         c.callbacks = l;
     }
     if let Some(l) = &spec.logout_urls {
         let l = clean_list(l);
-        l.iter().try_for_each(|u| validate::redirect_url(u)).map_err(|e| invalid(format!("--logout-urls: {e}")))?;
+        l.iter()
+            .try_for_each(|u| validate::redirect_url(u))
+            .map_err(|e| invalid(format!("--logout-urls: {e}")))?;
         c.allowed_logout_urls = l;
     }
     if let Some(l) = &spec.web_origins {
         let l = clean_list(l);
-        l.iter().try_for_each(|u| validate::web_origin(u)).map_err(|e| invalid(format!("--web-origins: {e}")))?;
+        l.iter()
+            .try_for_each(|u| validate::web_origin(u))
+            .map_err(|e| invalid(format!("--web-origins: {e}")))?;
         c.web_origins = l;
     }
     if let Some(l) = &spec.grant_types {
@@ -316,7 +365,9 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     }
     if let Some(m) = &spec.auth_method {
         c.token_endpoint_auth_method = AuthMethod::parse(m).ok_or_else(|| {
-            invalid(format!("unknown auth method '{m}': use none, client_secret_post or client_secret_basic"))
+            invalid(format!(
+                "unknown auth method '{m}': use none, client_secret_post or client_secret_basic"
+            ))
         })?;
     }
     if let Some(l) = spec.legacy {
@@ -339,10 +390,19 @@ pub async fn create_app(
     spec: &AppSpec,
 ) -> AdminResult<(Client, Option<Secret>)> {
     let now = clock.now();
-    let name = spec.name.clone().ok_or_else(|| invalid("--name is required".into()))?;
-    let type_name = spec.app_type.as_deref().ok_or_else(|| invalid("--type is required".into()))?;
-    let app_type = AppType::parse(type_name)
-        .ok_or_else(|| invalid(format!("unknown application type '{type_name}': use spa, native, regular or m2m")))?;
+    let name = spec
+        .name
+        .clone()
+        .ok_or_else(|| invalid("--name is required".into()))?;
+    let type_name = spec
+        .app_type
+        .as_deref()
+        .ok_or_else(|| invalid("--type is required".into()))?;
+    let app_type = AppType::parse(type_name).ok_or_else(|| {
+        invalid(format!(
+            "unknown application type '{type_name}': use spa, native, regular or m2m"
+        ))
+    })?;
     let mut c = Client {
         tenant_id: tenant.to_owned(),
         client_id: random_alphanumeric(32),
@@ -385,7 +445,9 @@ pub async fn update_app(
 ) -> AdminResult<(Client, Option<Secret>)> {
     let mut c = find_app(store, tenant, client_id).await?;
     if spec.app_type.is_some() {
-        return Err(invalid("an application's type cannot change; create a new application instead".into()));
+        return Err(invalid(
+            "an application's type cannot change; create a new application instead".into(),
+        ));
     }
     apply_app_spec(&mut c, spec)?;
     let mut secret = None;
@@ -412,7 +474,9 @@ pub async fn rotate_app_secret(
 ) -> AdminResult<(Client, Secret)> {
     let mut c = find_app(store, tenant, client_id).await?;
     if c.token_endpoint_auth_method == AuthMethod::None {
-        return Err(invalid(format!("application {client_id} is public (auth method none) and has no secret")));
+        return Err(invalid(format!(
+            "application {client_id} is public (auth method none) and has no secret"
+        )));
     }
     let s = Secret::random(48);
     c.client_secret_hash = Some(s.hash());
@@ -432,14 +496,24 @@ pub async fn grant_app(
     scopes: &[String],
 ) -> AdminResult<ClientGrant> {
     let client = find_app(store, tenant, client_id).await?;
-    let api = store.resource_server_by_identifier(tenant, audience).await?.ok_or_else(|| {
-        AdminError::NotFound(format!("no API with identifier '{audience}' (create it with `tessera apis create`)"))
-    })?;
+    let api = store
+        .resource_server_by_identifier(tenant, audience)
+        .await?
+        .ok_or_else(|| {
+            AdminError::NotFound(format!(
+                "no API with identifier '{audience}' (create it with `tessera apis create`)"
+            ))
+        })?;
     let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
     if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
-        return Err(invalid(format!("the API {audience} does not define the scope '{unknown}'")));
+        return Err(invalid(format!(
+            "the API {audience} does not define the scope '{unknown}'"
+        )));
     }
-    if let Some(mut g) = store.client_grant(tenant, &client.client_id, &api.identifier).await? {
+    if let Some(mut g) = store
+        .client_grant(tenant, &client.client_id, &api.identifier)
+        .await?
+    {
         g.scope = scopes;
         store.update_client_grant(&g).await?;
         return Ok(g);
@@ -471,7 +545,9 @@ pub struct UserSpec {
 fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(invalid(format!("{flag}: must be a JSON object, like '{{\"plan\":\"pro\"}}'"))),
+        Ok(_) => Err(invalid(format!(
+            "{flag}: must be a JSON object, like '{{\"plan\":\"pro\"}}'"
+        ))),
         Err(e) => Err(invalid(format!("{flag}: invalid JSON: {e}"))),
     }
 }
@@ -541,11 +617,16 @@ pub async fn create_user(
     };
     let pw = apply_user_spec(&mut u, spec)?.unwrap_or_default();
     if store.user_by_email(tenant, &u.email).await?.is_some() {
-        return Err(AdminError::Conflict(format!("a user with email {} already exists", u.email)));
+        return Err(AdminError::Conflict(format!(
+            "a user with email {} already exists",
+            u.email
+        )));
     }
     u.password_hash = hash(pw);
     store.insert_user(&u).await.map_err(|e| match e {
-        StoreError::Conflict(_) => AdminError::Conflict(format!("a user with email {} already exists", u.email)),
+        StoreError::Conflict(_) => {
+            AdminError::Conflict(format!("a user with email {} already exists", u.email))
+        }
         other => other.into(),
     })?;
     Ok(u)
@@ -576,7 +657,10 @@ pub async fn update_user(
         u.password_hash = hash(pw);
     }
     if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
-        return Err(AdminError::Conflict(format!("a user with email {} already exists", u.email)));
+        return Err(AdminError::Conflict(format!(
+            "a user with email {} already exists",
+            u.email
+        )));
     }
     u.updated_at = clock.now();
     store.update_user(&u).await?;

@@ -45,7 +45,15 @@ mod tests {
         let d = openid_configuration(&t);
         assert_eq!(d["issuer"], "https://id.example.com/");
         assert_eq!(d["token_endpoint"], "https://id.example.com/oauth/token");
-        assert_eq!(d["jwks_uri"], "https://id.example.com/.well-known/jwks.json");
-        assert!(d["grant_types_supported"].as_array().unwrap().contains(&"client_credentials".into()));
+        assert_eq!(
+            d["jwks_uri"],
+            "https://id.example.com/.well-known/jwks.json"
+        );
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&"client_credentials".into())
+        );
     }
 }

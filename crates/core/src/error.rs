@@ -75,7 +75,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), cause: None }
+        Self {
+            code,
+            description: description.into(),
+            cause: None,
+        }
     }
 
     /// Attach a private cause (logged, never sent).
@@ -98,8 +102,11 @@ impl OAuthError {
 
     /// An internal failure: the client sees a generic description, the log sees the cause.
     pub fn server_error(cause: impl fmt::Display) -> Self {
-        Self::new(ErrorCode::ServerError, "The server could not complete the request.")
-            .with_cause(cause)
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
+        .with_cause(cause)
     }
 }
 

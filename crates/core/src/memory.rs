@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::model::{Client, ClientGrant, KeyStatus, ResourceServer, SigningKeyRecord, Tenant, User};
+use crate::model::{
+    Client, ClientGrant, KeyStatus, ResourceServer, SigningKeyRecord, Tenant, User,
+};
 use crate::store::*;
 
 #[derive(Default)]
@@ -43,7 +45,12 @@ impl MemoryStore {
 #[async_trait]
 impl TenantStore for MemoryStore {
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        Ok(self.lock().tenants.iter().find(|(t, _)| t.id == id).map(|(t, _)| t.clone()))
+        Ok(self
+            .lock()
+            .tenants
+            .iter()
+            .find(|(t, _)| t.id == id)
+            .map(|(t, _)| t.clone()))
     }
     async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let mut g = self.lock();
@@ -64,7 +71,9 @@ impl TenantStore for MemoryStore {
     async fn config_version(&self, tenant: &str) -> StoreResult<i64> {
         let g = self.lock();
         let found = g.tenants.iter().find(|(t, _)| t.id == tenant);
-        found.map(|(_, v)| *v).ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))
+        found
+            .map(|(_, v)| *v)
+            .ok_or_else(|| StoreError::NotFound(format!("tenant {tenant}")))
     }
 }
 
@@ -72,7 +81,10 @@ impl TenantStore for MemoryStore {
 impl ClientStore for MemoryStore {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.clients.iter().any(|x| x.tenant_id == c.tenant_id && x.client_id == c.client_id) {
+        if g.clients
+            .iter()
+            .any(|x| x.tenant_id == c.tenant_id && x.client_id == c.client_id)
+        {
             return Err(StoreError::Conflict(format!("client {}", c.client_id)));
         }
         g.clients.push(c.clone());
@@ -80,14 +92,28 @@ impl ClientStore for MemoryStore {
         Ok(())
     }
     async fn client(&self, tenant: &str, id: &str) -> StoreResult<Option<Client>> {
-        Ok(self.lock().clients.iter().find(|c| c.tenant_id == tenant && c.client_id == id).cloned())
+        Ok(self
+            .lock()
+            .clients
+            .iter()
+            .find(|c| c.tenant_id == tenant && c.client_id == id)
+            .cloned())
     }
     async fn clients(&self, tenant: &str) -> StoreResult<Vec<Client>> {
-        Ok(self.lock().clients.iter().filter(|c| c.tenant_id == tenant).cloned().collect())
+        Ok(self
+            .lock()
+            .clients
+            .iter()
+            .filter(|c| c.tenant_id == tenant)
+            .cloned()
+            .collect())
     }
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
         let mut g = self.lock();
-        let slot = g.clients.iter_mut().find(|x| x.tenant_id == c.tenant_id && x.client_id == c.client_id);
+        let slot = g
+            .clients
+            .iter_mut()
+            .find(|x| x.tenant_id == c.tenant_id && x.client_id == c.client_id);
         *slot.ok_or_else(|| StoreError::NotFound(format!("client {}", c.client_id)))? = c.clone();
         g.bump(&c.tenant_id);
         Ok(())
@@ -95,8 +121,10 @@ impl ClientStore for MemoryStore {
     async fn delete_client(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
         let before = g.clients.len();
-        g.clients.retain(|c| !(c.tenant_id == tenant && c.client_id == id));
-        g.grants.retain(|x| !(x.tenant_id == tenant && x.client_id == id));
+        g.clients
+            .retain(|c| !(c.tenant_id == tenant && c.client_id == id));
+        g.grants
+            .retain(|x| !(x.tenant_id == tenant && x.client_id == id));
         let deleted = g.clients.len() != before;
         if deleted {
             g.bump(tenant);
@@ -109,7 +137,9 @@ impl ClientStore for MemoryStore {
 impl ResourceServerStore for MemoryStore {
     async fn insert_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.apis.iter().any(|x| x.tenant_id == rs.tenant_id && (x.identifier == rs.identifier || x.id == rs.id)) {
+        if g.apis.iter().any(|x| {
+            x.tenant_id == rs.tenant_id && (x.identifier == rs.identifier || x.id == rs.id)
+        }) {
             return Err(StoreError::Conflict(format!("API {}", rs.identifier)));
         }
         g.apis.push(rs.clone());
@@ -117,13 +147,33 @@ impl ResourceServerStore for MemoryStore {
         Ok(())
     }
     async fn resource_server(&self, tenant: &str, id: &str) -> StoreResult<Option<ResourceServer>> {
-        Ok(self.lock().apis.iter().find(|x| x.tenant_id == tenant && x.id == id).cloned())
+        Ok(self
+            .lock()
+            .apis
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.id == id)
+            .cloned())
     }
-    async fn resource_server_by_identifier(&self, tenant: &str, identifier: &str) -> StoreResult<Option<ResourceServer>> {
-        Ok(self.lock().apis.iter().find(|x| x.tenant_id == tenant && x.identifier == identifier).cloned())
+    async fn resource_server_by_identifier(
+        &self,
+        tenant: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
+        Ok(self
+            .lock()
+            .apis
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.identifier == identifier)
+            .cloned())
     }
     async fn resource_servers(&self, tenant: &str) -> StoreResult<Vec<ResourceServer>> {
-        Ok(self.lock().apis.iter().filter(|x| x.tenant_id == tenant).cloned().collect())
+        Ok(self
+            .lock()
+            .apis
+            .iter()
+            .filter(|x| x.tenant_id == tenant)
+            .cloned()
+            .collect())
     }
     async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         let mut g = self.lock();
@@ -136,11 +186,16 @@ impl ResourceServerStore for MemoryStore {
     }
     async fn delete_resource_server(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
-        let Some(pos) = g.apis.iter().position(|x| x.tenant_id == tenant && x.id == id) else {
+        let Some(pos) = g
+            .apis
+            .iter()
+            .position(|x| x.tenant_id == tenant && x.id == id)
+        else {
             return Ok(false);
         };
         let rs = g.apis.remove(pos);
-        g.grants.retain(|x| !(x.tenant_id == tenant && x.audience == rs.identifier));
+        g.grants
+            .retain(|x| !(x.tenant_id == tenant && x.audience == rs.identifier));
         g.bump(tenant);
         Ok(true)
     }
@@ -151,13 +206,28 @@ impl ClientGrantStore for MemoryStore {
     async fn insert_client_grant(&self, cg: &ClientGrant) -> StoreResult<()> {
         let mut g = self.lock();
         let t = &cg.tenant_id;
-        if !g.clients.iter().any(|c| &c.tenant_id == t && c.client_id == cg.client_id)
-            || !g.apis.iter().any(|a| &a.tenant_id == t && a.identifier == cg.audience)
+        if !g
+            .clients
+            .iter()
+            .any(|c| &c.tenant_id == t && c.client_id == cg.client_id)
+            || !g
+                .apis
+                .iter()
+                .any(|a| &a.tenant_id == t && a.identifier == cg.audience)
         {
-            return Err(StoreError::NotFound(format!("client {} or API {}", cg.client_id, cg.audience)));
+            return Err(StoreError::NotFound(format!(
+                "client {} or API {}",
+                cg.client_id, cg.audience
+            )));
         }
-        if g.grants.iter().any(|x| &x.tenant_id == t && x.client_id == cg.client_id && x.audience == cg.audience) {
-            return Err(StoreError::Conflict(format!("grant {} -> {}", cg.client_id, cg.audience)));
+        if g.grants
+            .iter()
+            .any(|x| &x.tenant_id == t && x.client_id == cg.client_id && x.audience == cg.audience)
+        {
+            return Err(StoreError::Conflict(format!(
+                "grant {} -> {}",
+                cg.client_id, cg.audience
+            )));
         }
         g.grants.push(cg.clone());
         g.bump(t);
@@ -165,18 +235,33 @@ impl ClientGrantStore for MemoryStore {
     }
     async fn update_client_grant(&self, cg: &ClientGrant) -> StoreResult<()> {
         let mut g = self.lock();
-        let slot = g.grants.iter_mut().find(|x| x.tenant_id == cg.tenant_id && x.id == cg.id);
+        let slot = g
+            .grants
+            .iter_mut()
+            .find(|x| x.tenant_id == cg.tenant_id && x.id == cg.id);
         *slot.ok_or_else(|| StoreError::NotFound(format!("grant {}", cg.id)))? = cg.clone();
         g.bump(&cg.tenant_id);
         Ok(())
     }
-    async fn client_grant(&self, tenant: &str, client_id: &str, audience: &str) -> StoreResult<Option<ClientGrant>> {
+    async fn client_grant(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>> {
         let g = self.lock();
-        Ok(g.grants.iter().find(|x| x.tenant_id == tenant && x.client_id == client_id && x.audience == audience).cloned())
+        Ok(g.grants
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.client_id == client_id && x.audience == audience)
+            .cloned())
     }
     async fn client_grants(&self, tenant: &str, client_id: &str) -> StoreResult<Vec<ClientGrant>> {
         let g = self.lock();
-        Ok(g.grants.iter().filter(|x| x.tenant_id == tenant && x.client_id == client_id).cloned().collect())
+        Ok(g.grants
+            .iter()
+            .filter(|x| x.tenant_id == tenant && x.client_id == client_id)
+            .cloned()
+            .collect())
     }
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
@@ -194,35 +279,61 @@ impl ClientGrantStore for MemoryStore {
 impl UserStore for MemoryStore {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.users.iter().any(|x| x.tenant_id == u.tenant_id && (x.user_id == u.user_id || x.email == u.email)) {
+        if g.users
+            .iter()
+            .any(|x| x.tenant_id == u.tenant_id && (x.user_id == u.user_id || x.email == u.email))
+        {
             return Err(StoreError::Conflict(format!("user {}", u.email)));
         }
         g.users.push(u.clone());
         Ok(())
     }
     async fn user(&self, tenant: &str, id: &str) -> StoreResult<Option<User>> {
-        Ok(self.lock().users.iter().find(|x| x.tenant_id == tenant && x.user_id == id).cloned())
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.user_id == id)
+            .cloned())
     }
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>> {
         let email = email.to_lowercase();
-        Ok(self.lock().users.iter().find(|x| x.tenant_id == tenant && x.email == email).cloned())
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.email == email)
+            .cloned())
     }
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>> {
-        Ok(self.lock().users.iter().filter(|x| x.tenant_id == tenant).cloned().collect())
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .filter(|x| x.tenant_id == tenant)
+            .cloned()
+            .collect())
     }
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.users.iter().any(|x| x.tenant_id == u.tenant_id && x.user_id != u.user_id && x.email == u.email) {
+        if g.users
+            .iter()
+            .any(|x| x.tenant_id == u.tenant_id && x.user_id != u.user_id && x.email == u.email)
+        {
             return Err(StoreError::Conflict(format!("user {}", u.email)));
         }
-        let slot = g.users.iter_mut().find(|x| x.tenant_id == u.tenant_id && x.user_id == u.user_id);
+        let slot = g
+            .users
+            .iter_mut()
+            .find(|x| x.tenant_id == u.tenant_id && x.user_id == u.user_id);
         *slot.ok_or_else(|| StoreError::NotFound(format!("user {}", u.user_id)))? = u.clone();
         Ok(())
     }
     async fn delete_user(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
         let before = g.users.len();
-        g.users.retain(|x| !(x.tenant_id == tenant && x.user_id == id));
+        g.users
+            .retain(|x| !(x.tenant_id == tenant && x.user_id == id));
         Ok(g.users.len() != before)
     }
 }
@@ -231,7 +342,10 @@ impl UserStore for MemoryStore {
 impl KeyStore for MemoryStore {
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.keys.iter().any(|k| k.tenant_id == key.tenant_id && k.kid == key.kid) {
+        if g.keys
+            .iter()
+            .any(|k| k.tenant_id == key.tenant_id && k.kid == key.kid)
+        {
             return Err(StoreError::Conflict(format!("key {}", key.kid)));
         }
         for k in g.keys.iter_mut().filter(|k| {
@@ -245,6 +359,12 @@ impl KeyStore for MemoryStore {
         Ok(())
     }
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>> {
-        Ok(self.lock().keys.iter().filter(|k| k.tenant_id == tenant).cloned().collect())
+        Ok(self
+            .lock()
+            .keys
+            .iter()
+            .filter(|k| k.tenant_id == tenant)
+            .cloned()
+            .collect())
     }
 }

@@ -20,7 +20,9 @@ fn hasher() -> Argon2<'static> {
 pub fn check_policy(password: &str) -> Result<(), String> {
     let n = password.chars().count();
     if n < MIN_LENGTH {
-        return Err(format!("the password must have at least {MIN_LENGTH} characters"));
+        return Err(format!(
+            "the password must have at least {MIN_LENGTH} characters"
+        ));
     }
     if password.len() > MAX_LENGTH {
         return Err(format!("the password must have at most {MAX_LENGTH} bytes"));
@@ -32,13 +34,18 @@ pub fn hash(password: &str) -> String {
     let salt_bytes = crate::secret::random_bytes(16);
     // 16 bytes is a valid salt length, and hashing with valid parameters cannot fail.
     let salt = SaltString::encode_b64(&salt_bytes).expect("salt");
-    hasher().hash_password(password.as_bytes(), &salt).expect("argon2id hash").to_string()
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2id hash")
+        .to_string()
 }
 
 /// `false` for a wrong password and for a stored hash that does not parse.
 pub fn verify(stored: &str, password: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

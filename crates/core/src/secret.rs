@@ -43,7 +43,10 @@ pub struct SecretHash(String);
 
 impl SecretHash {
     pub fn of(secret: &str) -> Self {
-        Self(hex::encode(digest::digest(&digest::SHA256, secret.as_bytes())))
+        Self(hex::encode(digest::digest(
+            &digest::SHA256,
+            secret.as_bytes(),
+        )))
     }
 
     pub fn from_stored(hex: String) -> Self {

@@ -32,7 +32,9 @@ pub fn identifier(s: &str) -> Result<(), String> {
         Some((scheme, rest))
             if !rest.is_empty()
                 && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
         {
             Ok(())
         }
@@ -44,10 +46,15 @@ pub fn identifier(s: &str) -> Result<(), String> {
 pub fn redirect_url(s: &str) -> Result<(), String> {
     let url = Url::parse(s).map_err(|e| format!("invalid URL '{}': {e}", s.escape_default()))?;
     if url.fragment().is_some() {
-        return Err(format!("invalid URL '{s}': a redirect URL must not have a fragment"));
+        return Err(format!(
+            "invalid URL '{s}': a redirect URL must not have a fragment"
+        ));
     }
     if matches!(url.scheme(), "javascript" | "data" | "vbscript" | "file") {
-        return Err(format!("invalid URL '{s}': the {} scheme is not allowed", url.scheme()));
+        return Err(format!(
+            "invalid URL '{s}': the {} scheme is not allowed",
+            url.scheme()
+        ));
     }
     if matches!(url.scheme(), "http" | "https") && url.host_str().is_none_or(str::is_empty) {
         return Err(format!("invalid URL '{s}': it has no host"));
@@ -57,7 +64,8 @@ pub fn redirect_url(s: &str) -> Result<(), String> {
 
 /// A web origin: `scheme://host[:port]`, nothing after it.
 pub fn web_origin(s: &str) -> Result<(), String> {
-    let url = Url::parse(s).map_err(|e| format!("invalid web origin '{}': {e}", s.escape_default()))?;
+    let url =
+        Url::parse(s).map_err(|e| format!("invalid web origin '{}': {e}", s.escape_default()))?;
     let only_origin = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
         && url.path() == "/"
@@ -66,7 +74,13 @@ pub fn web_origin(s: &str) -> Result<(), String> {
         && url.fragment().is_none()
         && url.username().is_empty()
         && !s.ends_with('/');
-    if only_origin { Ok(()) } else { Err(format!("invalid web origin '{s}': use scheme://host[:port]")) }
+    if only_origin {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid web origin '{s}': use scheme://host[:port]"
+        ))
+    }
 }
 
 pub fn token_lifetime(secs: i64) -> Result<(), String> {
@@ -85,7 +99,11 @@ pub fn email(s: &str) -> Result<(), String> {
     let ok = s.len() <= 254
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
-    if ok { Ok(()) } else { Err(format!("invalid email address '{}'", s.escape_default())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid email address '{}'", s.escape_default()))
+    }
 }
 
 #[cfg(test)]

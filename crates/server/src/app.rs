@@ -63,7 +63,12 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         refresher.abort();
         install.sqlite.close().await;
     });
-    Ok(Running { addr, issuer, shutdown: Some(tx), task })
+    Ok(Running {
+        addr,
+        issuer,
+        shutdown: Some(tx),
+        task,
+    })
 }
 
 /// `tessera serve`: run until Ctrl-C or SIGTERM.

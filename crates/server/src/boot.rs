@@ -44,7 +44,10 @@ pub enum BootError {
 pub async fn open(settings: &Settings) -> Result<Install, BootError> {
     let dir = &settings.data_dir;
     create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
-    let master = Arc::new(load_master_key(settings.master_key.as_deref(), &dir.join("master.key"))?);
+    let master = Arc::new(load_master_key(
+        settings.master_key.as_deref(),
+        &dir.join("master.key"),
+    )?);
     let sqlite = SqliteStore::open(&dir.join("tessera.db")).await?;
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -57,7 +60,14 @@ pub async fn open(settings: &Settings) -> Result<Install, BootError> {
         &settings.default_issuer(),
     )
     .await?;
-    Ok(Install { store, sqlite, master, clock, tenant, data_dir: dir.clone() })
+    Ok(Install {
+        store,
+        sqlite,
+        master,
+        clock,
+        tenant,
+        data_dir: dir.clone(),
+    })
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -74,11 +84,14 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// From the setting if given; else from the file, created (mode 0600, atomically) if missing.
 fn load_master_key(configured: Option<&str>, file: &Path) -> Result<MasterKey, BootError> {
     if let Some(b64) = configured {
-        return MasterKey::from_base64(b64).map_err(|e| BootError::MasterKey(format!("TESSERA_MASTER_KEY: {e}")));
+        return MasterKey::from_base64(b64)
+            .map_err(|e| BootError::MasterKey(format!("TESSERA_MASTER_KEY: {e}")));
     }
     let read = |p: &Path| -> Result<MasterKey, BootError> {
-        let text = fs::read_to_string(p).map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))?;
-        MasterKey::from_base64(&text).map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))
+        let text = fs::read_to_string(p)
+            .map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))?;
+        MasterKey::from_base64(&text)
+            .map_err(|e| BootError::MasterKey(format!("{}: {e}", p.display())))
     };
     if file.exists() {
         warn_if_readable_by_others(file);
@@ -114,10 +127,8 @@ fn warn_if_readable_by_others(file: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = fs::metadata(file) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(path = %file.display(), "the master key file is readable by other users; chmod 600 it");
-            }
+        if fs::metadata(file).is_ok_and(|meta| meta.permissions().mode() & 0o077 != 0) {
+            tracing::warn!(path = %file.display(), "the master key file is readable by other users; chmod 600 it");
         }
     }
 }

@@ -5,9 +5,16 @@ use tessera::cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();
-    let default_log = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    let default_log = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
     tessera::telemetry::init_logs(default_log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

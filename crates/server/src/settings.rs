@@ -49,17 +49,25 @@ pub struct Overrides {
 impl Settings {
     pub fn load(config_file: Option<&std::path::Path>, flags: &Overrides) -> Result<Self, String> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
-        let file = config_file.map(PathBuf::from).or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from));
+        let file = config_file
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("TESSERA_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             if !path.exists() {
                 return Err(format!("config file {} does not exist", path.display()));
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig.merge(Env::prefixed("TESSERA_").only(&["data_dir", "listen", "issuer", "master_key", "config_poll_ms"]))
-            .merge(Serialized::defaults(flags))
-            .extract()
-            .map_err(|e| format!("invalid settings: {e}"))
+        fig.merge(Env::prefixed("TESSERA_").only(&[
+            "data_dir",
+            "listen",
+            "issuer",
+            "master_key",
+            "config_poll_ms",
+        ]))
+        .merge(Serialized::defaults(flags))
+        .extract()
+        .map_err(|e| format!("invalid settings: {e}"))
     }
 
     /// The issuer a fresh install gets when none is configured.

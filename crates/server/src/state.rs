@@ -36,13 +36,25 @@ pub enum LoadError {
     NoTenant(String),
 }
 
-async fn load_snapshot(store: &dyn Store, master: &MasterKey, clock: &dyn Clock, tenant_id: &str) -> Result<Snapshot, LoadError> {
+async fn load_snapshot(
+    store: &dyn Store,
+    master: &MasterKey,
+    clock: &dyn Clock,
+    tenant_id: &str,
+) -> Result<Snapshot, LoadError> {
     // Read the version first: a change racing with this load is picked up by the next poll.
     let version = store.config_version(tenant_id).await?;
-    let tenant = store.tenant(tenant_id).await?.ok_or_else(|| LoadError::NoTenant(tenant_id.to_owned()))?;
+    let tenant = store
+        .tenant(tenant_id)
+        .await?
+        .ok_or_else(|| LoadError::NoTenant(tenant_id.to_owned()))?;
     let records = store.signing_keys(tenant_id).await?;
     let keys = KeyRing::load(&records, master, clock.now())?;
-    Ok(Snapshot { tenant, keys, version })
+    Ok(Snapshot {
+        tenant,
+        keys,
+        version,
+    })
 }
 
 impl AppState {
@@ -54,12 +66,21 @@ impl AppState {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Result<Self, LoadError> {
         let snap = load_snapshot(store.as_ref(), &master, clock.as_ref(), tenant_id).await?;
-        Ok(Self { store, master, clock, metrics, snapshot: Arc::new(RwLock::new(Arc::new(snap))) })
+        Ok(Self {
+            store,
+            master,
+            clock,
+            metrics,
+            snapshot: Arc::new(RwLock::new(Arc::new(snap))),
+        })
     }
 
     /// The current tenant and key ring (cheap: an `Arc` clone).
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reloads if the stored config version differs from the cached one.
@@ -69,8 +90,17 @@ impl AppState {
         if version == current.version {
             return Ok(false);
         }
-        let snap = load_snapshot(self.store.as_ref(), &self.master, self.clock.as_ref(), &current.tenant.id).await?;
-        tracing::info!(version = snap.version, "configuration changed; reloaded tenant and keys");
+        let snap = load_snapshot(
+            self.store.as_ref(),
+            &self.master,
+            self.clock.as_ref(),
+            &current.tenant.id,
+        )
+        .await?;
+        tracing::info!(
+            version = snap.version,
+            "configuration changed; reloaded tenant and keys"
+        );
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
         Ok(true)
     }
@@ -89,9 +119,17 @@ impl AppState {
                     last_full = tokio::time::Instant::now();
                     let snap = state.snapshot();
                     let id = snap.tenant.id.clone();
-                    match load_snapshot(state.store.as_ref(), &state.master, state.clock.as_ref(), &id).await {
+                    match load_snapshot(
+                        state.store.as_ref(),
+                        &state.master,
+                        state.clock.as_ref(),
+                        &id,
+                    )
+                    .await
+                    {
                         Ok(s) => {
-                            *state.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(s);
+                            *state.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
+                                Arc::new(s);
                             Ok(true)
                         }
                         Err(e) => Err(e),

@@ -14,7 +14,9 @@ pub use sqlite::SqliteStore;
 /// foreign-key violations mean the referenced object is missing.
 pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_owned())
+        }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
             StoreError::NotFound(format!("{what}: a referenced object does not exist"))
         }
@@ -23,7 +25,10 @@ pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
 }
 
 /// Decodes a JSON `data` column.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, data: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    data: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(data).map_err(|e| StoreError::Backend(format!("corrupt {what} row: {e}")))
 }
 

@@ -7,8 +7,11 @@ use tessera_core::StoreError;
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = 1;
 
-pub(crate) const SQLITE: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+pub(crate) const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
 
 /// Applies the migrations this database has not seen, each in its own transaction. A database
 /// newer than this binary is refused rather than touched.
@@ -20,10 +23,11 @@ pub(crate) async fn sqlite(pool: &SqlitePool) -> Result<i64, StoreError> {
     .execute(pool)
     .await
     .map_err(err)?;
-    let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations")
-        .fetch_one(pool)
-        .await
-        .map_err(err)?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations")
+            .fetch_one(pool)
+            .await
+            .map_err(err)?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::Backend(format!(
             "the database has schema version {current}, newer than this binary's {SCHEMA_VERSION}: upgrade Tessera"
@@ -35,7 +39,10 @@ pub(crate) async fn sqlite(pool: &SqlitePool) -> Result<i64, StoreError> {
     // BEGIN IMMEDIATE takes the write lock first, so two processes starting on a fresh database
     // (a server and a CLI) migrate once, one after the other.
     let mut conn = pool.acquire().await.map_err(err)?;
-    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(err)?;
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
     let result = async {
         let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations")
             .fetch_one(&mut *conn)

@@ -11,7 +11,9 @@ use sqlx::{
 };
 use tessera_core::{
     StoreError,
-    model::{Client, ClientGrant, KeyStatus, ResourceServer, SigningAlg, SigningKeyRecord, Tenant, User},
+    model::{
+        Client, ClientGrant, KeyStatus, ResourceServer, SigningAlg, SigningKeyRecord, Tenant, User,
+    },
     store::*,
 };
 
@@ -25,7 +27,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::new().filename(path).create_if_missing(true);
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
         Self::with_options(opts).await
     }
 
@@ -116,16 +120,23 @@ impl SqliteStore {
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        self.fetch_data("tenant", "SELECT data FROM tenants WHERE id = ?", &[id]).await
+        self.fetch_data("tenant", "SELECT data FROM tenants WHERE id = ?", &[id])
+            .await
     }
     async fn insert_tenant(&self, t: &Tenant) -> StoreResult<()> {
         let what = format!("tenant {}", t.id);
-        self.exec(&what, "INSERT INTO tenants (id, data) VALUES (?, ?)", &[&t.id, &encode(t)?]).await?;
+        self.exec(
+            &what,
+            "INSERT INTO tenants (id, data) VALUES (?, ?)",
+            &[&t.id, &encode(t)?],
+        )
+        .await?;
         Ok(())
     }
     async fn update_tenant(&self, t: &Tenant) -> StoreResult<()> {
         let sql = "UPDATE tenants SET data = ?, config_version = config_version + 1 WHERE id = ?";
-        self.exec_one(&format!("tenant {}", t.id), sql, &[&encode(t)?, &t.id]).await
+        self.exec_one(&format!("tenant {}", t.id), sql, &[&encode(t)?, &t.id])
+            .await
     }
     async fn config_version(&self, tenant: &str) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT config_version FROM tenants WHERE id = ?")
@@ -142,7 +153,8 @@ impl ClientStore for SqliteStore {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
         let sql = "INSERT INTO clients (tenant_id, client_id, data) VALUES (?, ?, ?)";
         let what = format!("client {}", c.client_id);
-        self.exec(&what, sql, &[&c.tenant_id, &c.client_id, &encode(c)?]).await?;
+        self.exec(&what, sql, &[&c.tenant_id, &c.client_id, &encode(c)?])
+            .await?;
         Ok(())
     }
     async fn client(&self, tenant: &str, id: &str) -> StoreResult<Option<Client>> {
@@ -155,7 +167,12 @@ impl ClientStore for SqliteStore {
     }
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
         let sql = "UPDATE clients SET data = ? WHERE tenant_id = ? AND client_id = ?";
-        self.exec_one(&format!("client {}", c.client_id), sql, &[&encode(c)?, &c.tenant_id, &c.client_id]).await
+        self.exec_one(
+            &format!("client {}", c.client_id),
+            sql,
+            &[&encode(c)?, &c.tenant_id, &c.client_id],
+        )
+        .await
     }
     async fn delete_client(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM clients WHERE tenant_id = ? AND client_id = ?";
@@ -166,16 +183,26 @@ impl ClientStore for SqliteStore {
 #[async_trait]
 impl ResourceServerStore for SqliteStore {
     async fn insert_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
-        let sql = "INSERT INTO resource_servers (tenant_id, id, identifier, data) VALUES (?, ?, ?, ?)";
+        let sql =
+            "INSERT INTO resource_servers (tenant_id, id, identifier, data) VALUES (?, ?, ?, ?)";
         let what = format!("API {}", rs.identifier);
-        self.exec(&what, sql, &[&rs.tenant_id, &rs.id, &rs.identifier, &encode(rs)?]).await?;
+        self.exec(
+            &what,
+            sql,
+            &[&rs.tenant_id, &rs.id, &rs.identifier, &encode(rs)?],
+        )
+        .await?;
         Ok(())
     }
     async fn resource_server(&self, tenant: &str, id: &str) -> StoreResult<Option<ResourceServer>> {
         let sql = "SELECT data FROM resource_servers WHERE tenant_id = ? AND id = ?";
         self.fetch_data("API", sql, &[tenant, id]).await
     }
-    async fn resource_server_by_identifier(&self, tenant: &str, identifier: &str) -> StoreResult<Option<ResourceServer>> {
+    async fn resource_server_by_identifier(
+        &self,
+        tenant: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
         let sql = "SELECT data FROM resource_servers WHERE tenant_id = ? AND identifier = ?";
         self.fetch_data("API", sql, &[tenant, identifier]).await
     }
@@ -186,7 +213,12 @@ impl ResourceServerStore for SqliteStore {
     async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         // The identifier is immutable: it is not written here.
         let sql = "UPDATE resource_servers SET data = ? WHERE tenant_id = ? AND id = ? AND identifier = ?";
-        let binds = [encode(rs)?, rs.tenant_id.clone(), rs.id.clone(), rs.identifier.clone()];
+        let binds = [
+            encode(rs)?,
+            rs.tenant_id.clone(),
+            rs.id.clone(),
+            rs.identifier.clone(),
+        ];
         let binds: Vec<&str> = binds.iter().map(String::as_str).collect();
         self.exec_one(&format!("API {}", rs.id), sql, &binds).await
     }
@@ -201,20 +233,39 @@ impl ClientGrantStore for SqliteStore {
     async fn insert_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
         let sql = "INSERT INTO client_grants (tenant_id, id, client_id, audience, data) VALUES (?, ?, ?, ?, ?)";
         let what = format!("client grant {} -> {}", g.client_id, g.audience);
-        self.exec(&what, sql, &[&g.tenant_id, &g.id, &g.client_id, &g.audience, &encode(g)?]).await?;
+        self.exec(
+            &what,
+            sql,
+            &[&g.tenant_id, &g.id, &g.client_id, &g.audience, &encode(g)?],
+        )
+        .await?;
         Ok(())
     }
     async fn update_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
         let sql = "UPDATE client_grants SET data = ? WHERE tenant_id = ? AND id = ?";
-        self.exec_one(&format!("client grant {}", g.id), sql, &[&encode(g)?, &g.tenant_id, &g.id]).await
+        self.exec_one(
+            &format!("client grant {}", g.id),
+            sql,
+            &[&encode(g)?, &g.tenant_id, &g.id],
+        )
+        .await
     }
-    async fn client_grant(&self, tenant: &str, client_id: &str, audience: &str) -> StoreResult<Option<ClientGrant>> {
-        let sql = "SELECT data FROM client_grants WHERE tenant_id = ? AND client_id = ? AND audience = ?";
-        self.fetch_data("client grant", sql, &[tenant, client_id, audience]).await
+    async fn client_grant(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>> {
+        let sql =
+            "SELECT data FROM client_grants WHERE tenant_id = ? AND client_id = ? AND audience = ?";
+        self.fetch_data("client grant", sql, &[tenant, client_id, audience])
+            .await
     }
     async fn client_grants(&self, tenant: &str, client_id: &str) -> StoreResult<Vec<ClientGrant>> {
-        let sql = "SELECT data FROM client_grants WHERE tenant_id = ? AND client_id = ? ORDER BY rowid";
-        self.fetch_all_data("client grant", sql, &[tenant, client_id]).await
+        let sql =
+            "SELECT data FROM client_grants WHERE tenant_id = ? AND client_id = ? ORDER BY rowid";
+        self.fetch_all_data("client grant", sql, &[tenant, client_id])
+            .await
     }
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM client_grants WHERE tenant_id = ? AND id = ?";
@@ -227,7 +278,17 @@ impl UserStore for SqliteStore {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         let sql = "INSERT INTO users (tenant_id, user_id, email, data) VALUES (?, ?, ?, ?)";
         let what = format!("user {}", u.email);
-        self.exec(&what, sql, &[&u.tenant_id, &u.user_id, &u.email.to_lowercase(), &encode(u)?]).await?;
+        self.exec(
+            &what,
+            sql,
+            &[
+                &u.tenant_id,
+                &u.user_id,
+                &u.email.to_lowercase(),
+                &encode(u)?,
+            ],
+        )
+        .await?;
         Ok(())
     }
     async fn user(&self, tenant: &str, id: &str) -> StoreResult<Option<User>> {
@@ -236,7 +297,8 @@ impl UserStore for SqliteStore {
     }
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>> {
         let sql = "SELECT data FROM users WHERE tenant_id = ? AND email = ?";
-        self.fetch_data("user", sql, &[tenant, &email.to_lowercase()]).await
+        self.fetch_data("user", sql, &[tenant, &email.to_lowercase()])
+            .await
     }
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>> {
         let sql = "SELECT data FROM users WHERE tenant_id = ? ORDER BY rowid";
@@ -245,7 +307,17 @@ impl UserStore for SqliteStore {
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let sql = "UPDATE users SET email = ?, data = ? WHERE tenant_id = ? AND user_id = ?";
         let what = format!("user {}", u.user_id);
-        self.exec_one(&what, sql, &[&u.email.to_lowercase(), &encode(u)?, &u.tenant_id, &u.user_id]).await
+        self.exec_one(
+            &what,
+            sql,
+            &[
+                &u.email.to_lowercase(),
+                &encode(u)?,
+                &u.tenant_id,
+                &u.user_id,
+            ],
+        )
+        .await
     }
     async fn delete_user(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM users WHERE tenant_id = ? AND user_id = ?";

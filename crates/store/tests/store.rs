@@ -16,7 +16,9 @@ const T: &str = "t1";
 
 async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("tessera.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("tessera.db"))
+        .await
+        .unwrap();
     (store, dir)
 }
 
@@ -56,8 +58,12 @@ backends!(
 );
 
 async fn with_tenants(s: &dyn Store) {
-    s.insert_tenant(&Tenant::new(T, "http://t1.example/", 1)).await.unwrap();
-    s.insert_tenant(&Tenant::new("t2", "http://t2.example/", 1)).await.unwrap();
+    s.insert_tenant(&Tenant::new(T, "http://t1.example/", 1))
+        .await
+        .unwrap();
+    s.insert_tenant(&Tenant::new("t2", "http://t2.example/", 1))
+        .await
+        .unwrap();
 }
 
 fn client(id: &str) -> Client {
@@ -87,7 +93,10 @@ fn api(id: &str, identifier: &str) -> ResourceServer {
         id: id.into(),
         name: "API".into(),
         identifier: identifier.into(),
-        scopes: vec![ScopeDef { value: "read:x".into(), description: "read".into() }],
+        scopes: vec![ScopeDef {
+            value: "read:x".into(),
+            description: "read".into(),
+        }],
         signing_alg: SigningAlg::RS256,
         signing_secret_enc: None,
         token_lifetime: 86_400,
@@ -138,15 +147,32 @@ async fn tenants_insert_get_update_and_version(s: &dyn Store) {
     let mut t = s.tenant(T).await.unwrap().unwrap();
     assert_eq!(t.issuer, "http://t1.example/");
     assert!(s.tenant("nope").await.unwrap().is_none());
-    assert!(matches!(s.insert_tenant(&t).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.insert_tenant(&t).await,
+        Err(StoreError::Conflict(_))
+    ));
     let v0 = s.config_version(T).await.unwrap();
     t.default_audience = Some("urn:api".into());
     s.update_tenant(&t).await.unwrap();
-    assert_eq!(s.tenant(T).await.unwrap().unwrap().default_audience.as_deref(), Some("urn:api"));
+    assert_eq!(
+        s.tenant(T)
+            .await
+            .unwrap()
+            .unwrap()
+            .default_audience
+            .as_deref(),
+        Some("urn:api")
+    );
     assert!(s.config_version(T).await.unwrap() > v0);
-    assert!(matches!(s.config_version("nope").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.config_version("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
     let ghost = Tenant::new("ghost", "http://g/", 1);
-    assert!(matches!(s.update_tenant(&ghost).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.update_tenant(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn clients_crud_in_order(s: &dyn Store) {
@@ -154,30 +180,72 @@ async fn clients_crud_in_order(s: &dyn Store) {
     for id in ["zeta", "alpha", "mid"] {
         s.insert_client(&client(id)).await.unwrap();
     }
-    assert!(s.config_version(T).await.unwrap() > v0, "config changes bump the version");
-    assert!(matches!(s.insert_client(&client("alpha")).await, Err(StoreError::Conflict(_))));
-    let ids: Vec<_> = s.clients(T).await.unwrap().into_iter().map(|c| c.client_id).collect();
+    assert!(
+        s.config_version(T).await.unwrap() > v0,
+        "config changes bump the version"
+    );
+    assert!(matches!(
+        s.insert_client(&client("alpha")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let ids: Vec<_> = s
+        .clients(T)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
     assert_eq!(ids, ["zeta", "alpha", "mid"], "creation order");
     let mut c = s.client(T, "alpha").await.unwrap().unwrap();
     assert_eq!(c, client("alpha"));
     c.name = "renamed".into();
     s.update_client(&c).await.unwrap();
     assert_eq!(s.client(T, "alpha").await.unwrap().unwrap().name, "renamed");
-    assert!(matches!(s.update_client(&client("ghost")).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.update_client(&client("ghost")).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(s.delete_client(T, "alpha").await.unwrap());
     assert!(!s.delete_client(T, "alpha").await.unwrap());
     assert!(s.client(T, "alpha").await.unwrap().is_none());
 }
 
 async fn resource_servers_crud_and_unique_identifier(s: &dyn Store) {
-    s.insert_resource_server(&api("a1", "https://api.one")).await.unwrap();
-    s.insert_resource_server(&api("a2", "urn:two")).await.unwrap();
-    let dup = s.insert_resource_server(&api("a3", "https://api.one")).await;
+    s.insert_resource_server(&api("a1", "https://api.one"))
+        .await
+        .unwrap();
+    s.insert_resource_server(&api("a2", "urn:two"))
+        .await
+        .unwrap();
+    let dup = s
+        .insert_resource_server(&api("a3", "https://api.one"))
+        .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
-    assert_eq!(s.resource_server(T, "a1").await.unwrap().unwrap(), api("a1", "https://api.one"));
-    assert_eq!(s.resource_server_by_identifier(T, "urn:two").await.unwrap().unwrap().id, "a2");
-    assert!(s.resource_server_by_identifier(T, "urn:none").await.unwrap().is_none());
-    let ids: Vec<_> = s.resource_servers(T).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(
+        s.resource_server(T, "a1").await.unwrap().unwrap(),
+        api("a1", "https://api.one")
+    );
+    assert_eq!(
+        s.resource_server_by_identifier(T, "urn:two")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "a2"
+    );
+    assert!(
+        s.resource_server_by_identifier(T, "urn:none")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let ids: Vec<_> = s
+        .resource_servers(T)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, ["a1", "a2"]);
     let mut rs = api("a1", "https://api.one");
     rs.token_lifetime = 60;
@@ -186,31 +254,73 @@ async fn resource_servers_crud_and_unique_identifier(s: &dyn Store) {
     assert_eq!(s.resource_server(T, "a1").await.unwrap().unwrap(), rs);
     let mut moved = rs.clone();
     moved.identifier = "https://moved".into();
-    assert!(matches!(s.update_resource_server(&moved).await, Err(StoreError::NotFound(_))), "identifier is immutable");
+    assert!(
+        matches!(
+            s.update_resource_server(&moved).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "identifier is immutable"
+    );
     assert!(s.delete_resource_server(T, "a1").await.unwrap());
     assert!(!s.delete_resource_server(T, "a1").await.unwrap());
 }
 
 async fn client_grants_crud_conflicts_and_cascades(s: &dyn Store) {
     s.insert_client(&client("c1")).await.unwrap();
-    s.insert_resource_server(&api("a1", "urn:one")).await.unwrap();
-    s.insert_resource_server(&api("a2", "urn:two")).await.unwrap();
-    s.insert_client_grant(&grant("g1", "c1", "urn:one")).await.unwrap();
-    s.insert_client_grant(&grant("g2", "c1", "urn:two")).await.unwrap();
+    s.insert_resource_server(&api("a1", "urn:one"))
+        .await
+        .unwrap();
+    s.insert_resource_server(&api("a2", "urn:two"))
+        .await
+        .unwrap();
+    s.insert_client_grant(&grant("g1", "c1", "urn:one"))
+        .await
+        .unwrap();
+    s.insert_client_grant(&grant("g2", "c1", "urn:two"))
+        .await
+        .unwrap();
     let dup = s.insert_client_grant(&grant("g3", "c1", "urn:one")).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
-    let dangling = s.insert_client_grant(&grant("g4", "ghost", "urn:one")).await;
-    assert!(matches!(dangling, Err(StoreError::NotFound(_))), "{dangling:?}");
+    let dangling = s
+        .insert_client_grant(&grant("g4", "ghost", "urn:one"))
+        .await;
+    assert!(
+        matches!(dangling, Err(StoreError::NotFound(_))),
+        "{dangling:?}"
+    );
     let no_api = s.insert_client_grant(&grant("g5", "c1", "urn:none")).await;
     assert!(matches!(no_api, Err(StoreError::NotFound(_))));
-    assert_eq!(s.client_grant(T, "c1", "urn:one").await.unwrap().unwrap().id, "g1");
+    assert_eq!(
+        s.client_grant(T, "c1", "urn:one")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "g1"
+    );
     assert!(s.client_grant(T, "c1", "urn:none").await.unwrap().is_none());
     let mut g = grant("g1", "c1", "urn:one");
     g.scope = vec![];
     s.update_client_grant(&g).await.unwrap();
-    assert!(s.client_grant(T, "c1", "urn:one").await.unwrap().unwrap().scope.is_empty());
-    assert!(matches!(s.update_client_grant(&grant("gx", "c1", "urn:one")).await, Err(StoreError::NotFound(_))));
-    let ids: Vec<_> = s.client_grants(T, "c1").await.unwrap().into_iter().map(|g| g.id).collect();
+    assert!(
+        s.client_grant(T, "c1", "urn:one")
+            .await
+            .unwrap()
+            .unwrap()
+            .scope
+            .is_empty()
+    );
+    assert!(matches!(
+        s.update_client_grant(&grant("gx", "c1", "urn:one")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let ids: Vec<_> = s
+        .client_grants(T, "c1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
     assert_eq!(ids, ["g1", "g2"]);
     // Deleting the API deletes its grants; deleting the client deletes the rest.
     assert!(s.delete_resource_server(T, "a2").await.unwrap());
@@ -218,28 +328,72 @@ async fn client_grants_crud_conflicts_and_cascades(s: &dyn Store) {
     assert!(s.delete_client(T, "c1").await.unwrap());
     assert!(s.client_grants(T, "c1").await.unwrap().is_empty());
     s.insert_client(&client("c2")).await.unwrap();
-    s.insert_client_grant(&grant("g6", "c2", "urn:one")).await.unwrap();
+    s.insert_client_grant(&grant("g6", "c2", "urn:one"))
+        .await
+        .unwrap();
     assert!(s.delete_client_grant(T, "g6").await.unwrap());
     assert!(!s.delete_client_grant(T, "g6").await.unwrap());
 }
 
 async fn users_crud_and_unique_email(s: &dyn Store) {
-    s.insert_user(&user("auth0|1", "ann@example.com")).await.unwrap();
-    s.insert_user(&user("auth0|2", "bob@example.com")).await.unwrap();
+    s.insert_user(&user("auth0|1", "ann@example.com"))
+        .await
+        .unwrap();
+    s.insert_user(&user("auth0|2", "bob@example.com"))
+        .await
+        .unwrap();
     let dup = s.insert_user(&user("auth0|3", "ann@example.com")).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
-    assert_eq!(s.user(T, "auth0|1").await.unwrap().unwrap(), user("auth0|1", "ann@example.com"));
-    assert_eq!(s.user_by_email(T, "ANN@example.com").await.unwrap().unwrap().user_id, "auth0|1");
-    assert!(s.user_by_email(T, "zed@example.com").await.unwrap().is_none());
+    assert_eq!(
+        s.user(T, "auth0|1").await.unwrap().unwrap(),
+        user("auth0|1", "ann@example.com")
+    );
+    assert_eq!(
+        s.user_by_email(T, "ANN@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        "auth0|1"
+    );
+    assert!(
+        s.user_by_email(T, "zed@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let mut u = user("auth0|1", "ann2@example.com");
     u.blocked = true;
     s.update_user(&u).await.unwrap();
-    assert!(s.user_by_email(T, "ann@example.com").await.unwrap().is_none());
-    assert!(s.user_by_email(T, "ann2@example.com").await.unwrap().unwrap().blocked);
+    assert!(
+        s.user_by_email(T, "ann@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.user_by_email(T, "ann2@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
     let taken = user("auth0|1", "bob@example.com");
-    assert!(matches!(s.update_user(&taken).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(s.update_user(&user("auth0|9", "x@y")).await, Err(StoreError::NotFound(_))));
-    let ids: Vec<_> = s.users(T).await.unwrap().into_iter().map(|u| u.user_id).collect();
+    assert!(matches!(
+        s.update_user(&taken).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.update_user(&user("auth0|9", "x@y")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let ids: Vec<_> = s
+        .users(T)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.user_id)
+        .collect();
     assert_eq!(ids, ["auth0|1", "auth0|2"]);
     assert!(s.delete_user(T, "auth0|2").await.unwrap());
     assert!(!s.delete_user(T, "auth0|2").await.unwrap());
@@ -255,9 +409,15 @@ async fn signing_keys_rotate_atomically(s: &dyn Store) {
     s.add_signing_key(&e1).await.unwrap();
     s.add_signing_key(&k2).await.unwrap();
     assert!(s.config_version(T).await.unwrap() > v0);
-    assert!(matches!(s.add_signing_key(&k2).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.add_signing_key(&k2).await,
+        Err(StoreError::Conflict(_))
+    ));
     let keys = s.signing_keys(T).await.unwrap();
-    let summary: Vec<_> = keys.iter().map(|k| (k.kid.clone(), k.status, k.rotated_at)).collect();
+    let summary: Vec<_> = keys
+        .iter()
+        .map(|k| (k.kid.clone(), k.status, k.rotated_at))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -272,10 +432,17 @@ async fn signing_keys_rotate_atomically(s: &dyn Store) {
 
 async fn tenants_do_not_see_each_other(s: &dyn Store) {
     s.insert_client(&client("c1")).await.unwrap();
-    s.insert_user(&user("auth0|1", "ann@example.com")).await.unwrap();
+    s.insert_user(&user("auth0|1", "ann@example.com"))
+        .await
+        .unwrap();
     assert!(s.client("t2", "c1").await.unwrap().is_none());
     assert!(s.clients("t2").await.unwrap().is_empty());
-    assert!(s.user_by_email("t2", "ann@example.com").await.unwrap().is_none());
+    assert!(
+        s.user_by_email("t2", "ann@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let mut other = user("auth0|1", "ann@example.com");
     other.tenant_id = "t2".into();
     s.insert_user(&other).await.unwrap();

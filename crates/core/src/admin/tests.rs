@@ -21,10 +21,22 @@ async fn world() -> World {
     let store = MemoryStore::new();
     let master = MasterKey::generate();
     let clock = FixedClock::new(1_800_000_000);
-    let tenant = ensure_tenant(&store, &master, &clock, "default", None, "http://127.0.0.1:3000")
-        .await
-        .unwrap();
-    World { store, master, clock, tenant }
+    let tenant = ensure_tenant(
+        &store,
+        &master,
+        &clock,
+        "default",
+        None,
+        "http://127.0.0.1:3000",
+    )
+    .await
+    .unwrap();
+    World {
+        store,
+        master,
+        clock,
+        tenant,
+    }
 }
 
 impl World {
@@ -37,19 +49,36 @@ impl World {
             token_dialect: Some(dialect.into()),
             ..Default::default()
         };
-        create_api(&self.store, &self.master, &self.clock, "default", &spec).await.unwrap()
+        create_api(&self.store, &self.master, &self.clock, "default", &spec)
+            .await
+            .unwrap()
     }
 
     async fn m2m(&self) -> (Client, Secret) {
-        let spec = AppSpec { name: Some("svc".into()), app_type: Some("m2m".into()), ..Default::default() };
-        let (c, s) = create_app(&self.store, &self.clock, "default", &spec).await.unwrap();
+        let spec = AppSpec {
+            name: Some("svc".into()),
+            app_type: Some("m2m".into()),
+            ..Default::default()
+        };
+        let (c, s) = create_app(&self.store, &self.clock, "default", &spec)
+            .await
+            .unwrap();
         (c, s.unwrap())
     }
 
-    async fn token(&self, params: &[(&str, &str)]) -> Result<crate::grant::TokenResponse, crate::OAuthError> {
+    async fn token(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<crate::grant::TokenResponse, crate::OAuthError> {
         let recs = self.store.signing_keys("default").await.unwrap();
         let keys = KeyRing::load(&recs, &self.master, self.clock.now()).unwrap();
-        let ctx = Ctx { store: &self.store, clock: &self.clock, keys: &keys, master: &self.master, tenant: &self.tenant };
+        let ctx = Ctx {
+            store: &self.store,
+            clock: &self.clock,
+            keys: &keys,
+            master: &self.master,
+            tenant: &self.tenant,
+        };
         let pairs = params.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         token(&ctx, &TokenRequest::from_pairs(pairs, None).unwrap()).await
     }
@@ -58,26 +87,59 @@ impl World {
 fn claims(jwt: &str) -> serde_json::Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn first_start_makes_tenant_and_rs256_key_and_second_start_reuses_them() {
     let w = world().await;
     assert_eq!(w.tenant.issuer, "http://127.0.0.1:3000/");
-    let again = ensure_tenant(&w.store, &w.master, &w.clock, "default", None, "http://other/").await.unwrap();
+    let again = ensure_tenant(
+        &w.store,
+        &w.master,
+        &w.clock,
+        "default",
+        None,
+        "http://other/",
+    )
+    .await
+    .unwrap();
     assert_eq!(again, w.tenant);
     assert_eq!(w.store.signing_keys("default").await.unwrap().len(), 1);
-    let moved = ensure_tenant(&w.store, &w.master, &w.clock, "default", Some("https://id.example.com"), "x").await.unwrap();
+    let moved = ensure_tenant(
+        &w.store,
+        &w.master,
+        &w.clock,
+        "default",
+        Some("https://id.example.com"),
+        "x",
+    )
+    .await
+    .unwrap();
     assert_eq!(moved.issuer, "https://id.example.com/");
 }
 
 #[tokio::test]
 async fn client_credentials_mints_the_auth0_dialect() {
     let w = world().await;
-    w.api("https://api.example.com", "RS256", "access_token").await;
+    w.api("https://api.example.com", "RS256", "access_token")
+        .await;
     let (c, s) = w.m2m().await;
-    grant_app(&w.store, &w.clock, "default", &c.client_id, "https://api.example.com", &["read:x".into()]).await.unwrap();
+    grant_app(
+        &w.store,
+        &w.clock,
+        "default",
+        &c.client_id,
+        "https://api.example.com",
+        &["read:x".into()],
+    )
+    .await
+    .unwrap();
     let r = w
         .token(&[
             ("grant_type", "client_credentials"),
@@ -105,8 +167,22 @@ async fn scope_request_is_intersected_with_the_grant() {
     let w = world().await;
     w.api("urn:api", "ES256", "rfc9068_profile_authz").await;
     let (c, s) = w.m2m().await;
-    grant_app(&w.store, &w.clock, "default", &c.client_id, "urn:api", &["read:x".into(), "write:x".into()]).await.unwrap();
-    let base = [("grant_type", "client_credentials"), ("client_id", c.client_id.as_str()), ("client_secret", s.expose()), ("audience", "urn:api")];
+    grant_app(
+        &w.store,
+        &w.clock,
+        "default",
+        &c.client_id,
+        "urn:api",
+        &["read:x".into(), "write:x".into()],
+    )
+    .await
+    .unwrap();
+    let base = [
+        ("grant_type", "client_credentials"),
+        ("client_id", c.client_id.as_str()),
+        ("client_secret", s.expose()),
+        ("audience", "urn:api"),
+    ];
     let mut p = base.to_vec();
     p.push(("scope", "write:x delete:x"));
     let r = w.token(&p).await.unwrap();
@@ -124,30 +200,109 @@ async fn errors_carry_the_right_codes() {
     let (c, s) = w.m2m().await;
     let id = c.client_id.as_str();
     let cc = ("grant_type", "client_credentials");
-    let code = |r: Result<_, crate::OAuthError>| r.map(|_: crate::grant::TokenResponse| ()).unwrap_err().code;
+    let code = |r: Result<_, crate::OAuthError>| {
+        r.map(|_: crate::grant::TokenResponse| ()).unwrap_err().code
+    };
 
     // No grant yet.
-    let e = w.token(&[cc, ("client_id", id), ("client_secret", s.expose()), ("audience", "urn:api")]).await.unwrap_err();
+    let e = w
+        .token(&[
+            cc,
+            ("client_id", id),
+            ("client_secret", s.expose()),
+            ("audience", "urn:api"),
+        ])
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::AccessDenied);
-    assert!(e.description.contains("tessera apps grant"), "{}", e.description);
+    assert!(
+        e.description.contains("tessera apps grant"),
+        "{}",
+        e.description
+    );
     // Unknown audience.
-    let e = w.token(&[cc, ("client_id", id), ("client_secret", s.expose()), ("audience", "urn:nope")]).await.unwrap_err();
+    let e = w
+        .token(&[
+            cc,
+            ("client_id", id),
+            ("client_secret", s.expose()),
+            ("audience", "urn:nope"),
+        ])
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::AccessDenied);
-    assert!(e.description.contains("Service not found: urn:nope") && e.description.contains("tessera apis create"));
+    assert!(
+        e.description.contains("Service not found: urn:nope")
+            && e.description.contains("tessera apis create")
+    );
     // Missing audience, no default.
-    assert_eq!(code(w.token(&[cc, ("client_id", id), ("client_secret", s.expose())]).await), ErrorCode::InvalidRequest);
+    assert_eq!(
+        code(
+            w.token(&[cc, ("client_id", id), ("client_secret", s.expose())])
+                .await
+        ),
+        ErrorCode::InvalidRequest
+    );
     // Wrong secret, unknown client, no secret.
-    assert_eq!(code(w.token(&[cc, ("client_id", id), ("client_secret", "nope"), ("audience", "urn:api")]).await), ErrorCode::InvalidClient);
-    assert_eq!(code(w.token(&[cc, ("client_id", "ghost"), ("client_secret", "x"), ("audience", "urn:api")]).await), ErrorCode::InvalidClient);
-    assert_eq!(code(w.token(&[cc, ("client_id", id), ("audience", "urn:api")]).await), ErrorCode::InvalidClient);
+    assert_eq!(
+        code(
+            w.token(&[
+                cc,
+                ("client_id", id),
+                ("client_secret", "nope"),
+                ("audience", "urn:api")
+            ])
+            .await
+        ),
+        ErrorCode::InvalidClient
+    );
+    assert_eq!(
+        code(
+            w.token(&[
+                cc,
+                ("client_id", "ghost"),
+                ("client_secret", "x"),
+                ("audience", "urn:api")
+            ])
+            .await
+        ),
+        ErrorCode::InvalidClient
+    );
+    assert_eq!(
+        code(
+            w.token(&[cc, ("client_id", id), ("audience", "urn:api")])
+                .await
+        ),
+        ErrorCode::InvalidClient
+    );
     // Unknown and missing grant types.
-    assert_eq!(code(w.token(&[("grant_type", "urn:magic")]).await), ErrorCode::UnsupportedGrantType);
-    assert_eq!(code(w.token(&[("client_id", id)]).await), ErrorCode::InvalidRequest);
+    assert_eq!(
+        code(w.token(&[("grant_type", "urn:magic")]).await),
+        ErrorCode::UnsupportedGrantType
+    );
+    assert_eq!(
+        code(w.token(&[("client_id", id)]).await),
+        ErrorCode::InvalidRequest
+    );
 
     // An app whose grant types exclude client_credentials.
-    let spec = AppSpec { name: Some("web".into()), app_type: Some("regular".into()), grant_types: Some(vec!["authorization_code".into()]), ..Default::default() };
-    let (web, ws) = create_app(&w.store, &w.clock, "default", &spec).await.unwrap();
-    let e = w.token(&[cc, ("client_id", &web.client_id), ("client_secret", ws.unwrap().expose()), ("audience", "urn:api")]).await;
+    let spec = AppSpec {
+        name: Some("web".into()),
+        app_type: Some("regular".into()),
+        grant_types: Some(vec!["authorization_code".into()]),
+        ..Default::default()
+    };
+    let (web, ws) = create_app(&w.store, &w.clock, "default", &spec)
+        .await
+        .unwrap();
+    let e = w
+        .token(&[
+            cc,
+            ("client_id", &web.client_id),
+            ("client_secret", ws.unwrap().expose()),
+            ("audience", "urn:api"),
+        ])
+        .await;
     assert_eq!(code(e), ErrorCode::UnauthorizedClient);
 }
 
@@ -156,9 +311,18 @@ async fn default_audience_is_used_when_none_is_given() {
     let mut w = world().await;
     w.api("urn:api", "EdDSA", "access_token").await;
     let (c, s) = w.m2m().await;
-    grant_app(&w.store, &w.clock, "default", &c.client_id, "urn:api", &[]).await.unwrap();
+    grant_app(&w.store, &w.clock, "default", &c.client_id, "urn:api", &[])
+        .await
+        .unwrap();
     w.tenant.default_audience = Some("urn:api".into());
-    let r = w.token(&[("grant_type", "client_credentials"), ("client_id", &c.client_id), ("client_secret", s.expose())]).await.unwrap();
+    let r = w
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.client_id),
+            ("client_secret", s.expose()),
+        ])
+        .await
+        .unwrap();
     assert_eq!(claims(&r.access_token)["aud"], "urn:api");
     assert!(r.scope.is_none());
 }
@@ -166,19 +330,60 @@ async fn default_audience_is_used_when_none_is_given() {
 #[tokio::test]
 async fn admin_validation_refuses_bad_input() {
     let w = world().await;
-    let bad_api = ApiSpec { name: Some("x".into()), identifier: Some("not a uri".into()), ..Default::default() };
-    assert!(matches!(create_api(&w.store, &w.master, &w.clock, "default", &bad_api).await, Err(AdminError::Invalid(_))));
+    let bad_api = ApiSpec {
+        name: Some("x".into()),
+        identifier: Some("not a uri".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        create_api(&w.store, &w.master, &w.clock, "default", &bad_api).await,
+        Err(AdminError::Invalid(_))
+    ));
     w.api("urn:api", "RS256", "access_token").await;
-    let dup = ApiSpec { name: Some("x".into()), identifier: Some("urn:api".into()), ..Default::default() };
-    assert!(matches!(create_api(&w.store, &w.master, &w.clock, "default", &dup).await, Err(AdminError::Conflict(_))));
-    let bad_app = AppSpec { name: Some("x".into()), app_type: Some("spa".into()), callbacks: Some(vec!["nope".into()]), ..Default::default() };
-    assert!(matches!(create_app(&w.store, &w.clock, "default", &bad_app).await, Err(AdminError::Invalid(_))));
-    assert!(matches!(grant_app(&w.store, &w.clock, "default", "ghost", "urn:api", &[]).await, Err(AdminError::NotFound(_))));
+    let dup = ApiSpec {
+        name: Some("x".into()),
+        identifier: Some("urn:api".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        create_api(&w.store, &w.master, &w.clock, "default", &dup).await,
+        Err(AdminError::Conflict(_))
+    ));
+    let bad_app = AppSpec {
+        name: Some("x".into()),
+        app_type: Some("spa".into()),
+        callbacks: Some(vec!["nope".into()]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        create_app(&w.store, &w.clock, "default", &bad_app).await,
+        Err(AdminError::Invalid(_))
+    ));
+    assert!(matches!(
+        grant_app(&w.store, &w.clock, "default", "ghost", "urn:api", &[]).await,
+        Err(AdminError::NotFound(_))
+    ));
     let (c, _) = w.m2m().await;
-    let e = grant_app(&w.store, &w.clock, "default", &c.client_id, "urn:api", &["admin".into()]).await;
+    let e = grant_app(
+        &w.store,
+        &w.clock,
+        "default",
+        &c.client_id,
+        "urn:api",
+        &["admin".into()],
+    )
+    .await;
     assert!(matches!(e, Err(AdminError::Invalid(m)) if m.contains("does not define")));
-    let bad_user = UserSpec { email: Some("a@b.c".into()), password: Some(Secret::new("longenough")), app_metadata: Some("{oops".into()), ..Default::default() };
-    let e = create_user(&w.store, &w.clock, "default", &bad_user, |_| panic!("must not hash")).await;
+    let bad_user = UserSpec {
+        email: Some("a@b.c".into()),
+        password: Some(Secret::new("longenough")),
+        app_metadata: Some("{oops".into()),
+        ..Default::default()
+    };
+    let e = create_user(&w.store, &w.clock, "default", &bad_user, |_| {
+        panic!("must not hash")
+    })
+    .await;
     assert!(matches!(e, Err(AdminError::Invalid(m)) if m.contains("--app-metadata")));
 }
 
@@ -188,13 +393,30 @@ async fn hs256_apis_get_a_secret_and_spa_apps_none() {
     let rs = w.api("urn:hs", "HS256", "access_token").await;
     let secret = api_signing_secret(&w.master, &rs).unwrap();
     assert!(secret.len() >= 32);
-    let spec = AppSpec { name: Some("spa".into()), app_type: Some("spa".into()), ..Default::default() };
-    let (c, s) = create_app(&w.store, &w.clock, "default", &spec).await.unwrap();
+    let spec = AppSpec {
+        name: Some("spa".into()),
+        app_type: Some("spa".into()),
+        ..Default::default()
+    };
+    let (c, s) = create_app(&w.store, &w.clock, "default", &spec)
+        .await
+        .unwrap();
     assert!(s.is_none() && c.client_secret_hash.is_none());
-    assert!(rotate_app_secret(&w.store, &w.clock, "default", &c.client_id).await.is_err());
+    assert!(
+        rotate_app_secret(&w.store, &w.clock, "default", &c.client_id)
+            .await
+            .is_err()
+    );
     let (m, old) = w.m2m().await;
-    let (_, new) = rotate_app_secret(&w.store, &w.clock, "default", &m.client_id).await.unwrap();
-    let stored = w.store.client("default", &m.client_id).await.unwrap().unwrap();
+    let (_, new) = rotate_app_secret(&w.store, &w.clock, "default", &m.client_id)
+        .await
+        .unwrap();
+    let stored = w
+        .store
+        .client("default", &m.client_id)
+        .await
+        .unwrap()
+        .unwrap();
     let hash = stored.client_secret_hash.unwrap();
     assert!(hash.matches(new.expose()) && !hash.matches(old.expose()));
 }

@@ -61,13 +61,20 @@ pub fn mint_access_token(ctx: &Ctx<'_>, f: AccessTokenFacts<'_>) -> Result<Strin
         scope,
         gty: if rfc9068 { None } else { f.gty },
         azp: (!rfc9068).then(|| f.client_id.to_owned()),
-        permissions: if dialect.has_permissions() { Some(f.permissions.unwrap_or_default()) } else { None },
+        permissions: if dialect.has_permissions() {
+            Some(f.permissions.unwrap_or_default())
+        } else {
+            None
+        },
     };
     let typ = if rfc9068 { "at+jwt" } else { "JWT" };
     let signed = match f.api.signing_alg {
         SigningAlg::HS256 => {
             let sealed = f.api.signing_secret_enc.as_deref().ok_or_else(|| {
-                OAuthError::server_error(format!("HS256 API {} has no signing secret", f.api.identifier))
+                OAuthError::server_error(format!(
+                    "HS256 API {} has no signing secret",
+                    f.api.identifier
+                ))
             })?;
             let secret = ctx
                 .master

@@ -17,7 +17,8 @@ pub struct ClientCredentials {
 
 /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))`.
 pub fn parse_basic_auth(header: &str) -> Result<(String, Secret), OAuthError> {
-    let bad = || OAuthError::invalid_client("The Authorization header is not valid Basic credentials.");
+    let bad =
+        || OAuthError::invalid_client("The Authorization header is not valid Basic credentials.");
     let (scheme, rest) = header.trim().split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
@@ -61,7 +62,11 @@ fn form_decode(s: &str) -> Option<String> {
 impl ClientCredentials {
     pub fn from_request(req: &TokenRequest) -> Result<Self, OAuthError> {
         let basic = match req.authorization.as_deref() {
-            Some(h) if h.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic ")) => {
+            Some(h)
+                if h.trim_start()
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("basic ")) =>
+            {
                 Some(parse_basic_auth(h)?)
             }
             _ => None,
@@ -79,7 +84,10 @@ impl ClientCredentials {
                         "The client_id in the body differs from the one in the Authorization header.",
                     ));
                 }
-                Ok(Self { client_id: id, secret: Some(secret) })
+                Ok(Self {
+                    client_id: id,
+                    secret: Some(secret),
+                })
             }
             None => Ok(Self {
                 client_id: req.require("client_id")?.to_owned(),
@@ -91,7 +99,10 @@ impl ClientCredentials {
 
 /// Looks the client up and checks its secret. Confidential clients must present their secret;
 /// public clients present none.
-pub async fn authenticate_client(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+pub async fn authenticate_client(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+) -> Result<Client, OAuthError> {
     let denied = || OAuthError::invalid_client("Unknown client or wrong client credentials.");
     let client = ctx.store.client(&ctx.tenant.id, &creds.client_id).await?;
     let Some(client) = client else {
@@ -132,8 +143,18 @@ mod tests {
 
     #[test]
     fn malformed_basic_is_invalid_client() {
-        for h in ["Basic !!!", "Basic", &basic("no-colon"), &basic(":secret"), "Bearer abc"] {
-            assert_eq!(parse_basic_auth(h).unwrap_err().code, ErrorCode::InvalidClient, "{h}");
+        for h in [
+            "Basic !!!",
+            "Basic",
+            &basic("no-colon"),
+            &basic(":secret"),
+            "Bearer abc",
+        ] {
+            assert_eq!(
+                parse_basic_auth(h).unwrap_err().code,
+                ErrorCode::InvalidClient,
+                "{h}"
+            );
         }
     }
 
@@ -144,6 +165,9 @@ mod tests {
             Some(basic("id:secret")),
         )
         .unwrap();
-        assert_eq!(ClientCredentials::from_request(&req).unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            ClientCredentials::from_request(&req).unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 }

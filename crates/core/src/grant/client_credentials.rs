@@ -26,7 +26,10 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     }
 
     // 2. For which API.
-    let audience = match req.get("audience").or(ctx.tenant.default_audience.as_deref()) {
+    let audience = match req
+        .get("audience")
+        .or(ctx.tenant.default_audience.as_deref())
+    {
         Some(a) => a,
         None => {
             return Err(OAuthError::invalid_request(
@@ -54,7 +57,8 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         })?;
     let scopes = match req.get("scope") {
         Some(s) => {
-            let requested = scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+            let requested =
+                scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
             scope::intersect(&grant.scope, &requested)
         }
         None => grant.scope.clone(),

@@ -40,7 +40,11 @@ impl TokenFormat {
     pub fn header_value(&self) -> String {
         let kind = if self.jwt { "jwt" } else { "opaque" };
         // Header values are visible ASCII; identifiers are validated ASCII already.
-        let reason: String = self.reason.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).collect();
+        let reason: String = self
+            .reason
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect();
         format!("{kind}; {reason}")
     }
 }

@@ -34,14 +34,19 @@ impl TokenRequest {
                 )));
             }
         }
-        Ok(Self { params, authorization })
+        Ok(Self {
+            params,
+            authorization,
+        })
     }
 
     /// From a URL-encoded form body.
     pub fn from_form(body: &[u8], authorization: Option<String>) -> Result<Self, OAuthError> {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
         if !body.is_empty() && std::str::from_utf8(body).is_err() {
-            return Err(OAuthError::invalid_request("The request body is not valid UTF-8."));
+            return Err(OAuthError::invalid_request(
+                "The request body is not valid UTF-8.",
+            ));
         }
         Self::from_pairs(pairs, authorization)
     }
@@ -49,10 +54,13 @@ impl TokenRequest {
     /// From a JSON object body. Strings, numbers and booleans become parameters; `null` is
     /// absent; arrays and objects are refused.
     pub fn from_json(body: &[u8], authorization: Option<String>) -> Result<Self, OAuthError> {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| OAuthError::invalid_request("The request body is not valid JSON.").with_cause(e))?;
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            OAuthError::invalid_request("The request body is not valid JSON.").with_cause(e)
+        })?;
         let serde_json::Value::Object(map) = value else {
-            return Err(OAuthError::invalid_request("The request body must be a JSON object."));
+            return Err(OAuthError::invalid_request(
+                "The request body must be a JSON object.",
+            ));
         };
         let mut pairs = Vec::with_capacity(map.len());
         for (k, v) in map {
@@ -79,8 +87,9 @@ impl TokenRequest {
 
     /// A parameter that must be present.
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("Missing required parameter: {name}")))
+        self.get(name).ok_or_else(|| {
+            OAuthError::invalid_request(format!("Missing required parameter: {name}"))
+        })
     }
 
     pub fn grant_type(&self) -> Result<&str, OAuthError> {
@@ -95,8 +104,16 @@ mod tests {
 
     #[test]
     fn form_and_json_give_the_same_parameters() {
-        let f = TokenRequest::from_form(b"grant_type=client_credentials&audience=https%3A%2F%2Fapi", None).unwrap();
-        let j = TokenRequest::from_json(br#"{"grant_type":"client_credentials","audience":"https://api","n":1,"x":null}"#, None).unwrap();
+        let f = TokenRequest::from_form(
+            b"grant_type=client_credentials&audience=https%3A%2F%2Fapi",
+            None,
+        )
+        .unwrap();
+        let j = TokenRequest::from_json(
+            br#"{"grant_type":"client_credentials","audience":"https://api","n":1,"x":null}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(f.get("audience"), Some("https://api"));
         assert_eq!(j.get("audience"), Some("https://api"));
         assert_eq!(j.get("n"), Some("1"));
@@ -108,10 +125,16 @@ mod tests {
         let rep = TokenRequest::from_form(b"grant_type=a&grant_type=b", None).unwrap_err();
         assert_eq!(rep.code, ErrorCode::InvalidRequest);
         for body in [&b"{not json"[..], b"[1,2]", br#"{"scope":["a"]}"#] {
-            assert_eq!(TokenRequest::from_json(body, None).unwrap_err().code, ErrorCode::InvalidRequest);
+            assert_eq!(
+                TokenRequest::from_json(body, None).unwrap_err().code,
+                ErrorCode::InvalidRequest
+            );
         }
         let empty = TokenRequest::from_form(b"grant_type=", None).unwrap();
-        assert_eq!(empty.grant_type().unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            empty.grant_type().unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
         assert!(TokenRequest::from_form(b"a=%FF", None).is_ok());
     }
 }

@@ -78,10 +78,15 @@ impl PrivateKey {
         match self {
             Self::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &rng, msg, &mut sig).expect("RSA signature");
+                k.sign(&RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+                    .expect("RSA signature");
                 sig
             }
-            Self::Ec(k) => k.sign(&rng, msg).expect("ECDSA signature").as_ref().to_vec(),
+            Self::Ec(k) => k
+                .sign(&rng, msg)
+                .expect("ECDSA signature")
+                .as_ref()
+                .to_vec(),
             Self::Ed(k) => k.sign(msg).as_ref().to_vec(),
         }
     }
@@ -125,7 +130,10 @@ impl PrivateKey {
     pub fn public_jwk(&self) -> String {
         let mut obj = serde_json::Map::new();
         let members = self.required_members();
-        let kty = members.iter().find(|(k, _)| *k == "kty").map(|(_, v)| v.clone());
+        let kty = members
+            .iter()
+            .find(|(k, _)| *k == "kty")
+            .map(|(_, v)| v.clone());
         obj.insert("kty".into(), kty.unwrap_or_default().into());
         obj.insert("use".into(), "sig".into());
         obj.insert("alg".into(), self.alg().as_str().into());
@@ -141,7 +149,13 @@ impl PrivateKey {
 pub fn thumbprint(members: &[(&str, String)]) -> String {
     let body: Vec<String> = members
         .iter()
-        .map(|(k, v)| format!("{}:{}", serde_json::Value::from(*k), serde_json::Value::from(v.as_str())))
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::Value::from(*k),
+                serde_json::Value::from(v.as_str())
+            )
+        })
         .collect();
     let canonical = format!("{{{}}}", body.join(","));
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
@@ -155,8 +169,15 @@ mod tests {
     fn rfc7638_example_thumbprint() {
         // RFC 7638 §3.1's example key.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        let members = [("e", "AQAB".to_string()), ("kty", "RSA".to_string()), ("n", n.to_string())];
-        assert_eq!(thumbprint(&members), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        let members = [
+            ("e", "AQAB".to_string()),
+            ("kty", "RSA".to_string()),
+            ("n", n.to_string()),
+        ];
+        assert_eq!(
+            thumbprint(&members),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub fn sign_compact<T: Serialize>(
         Signer::Key(k) => k.alg(),
         Signer::Hmac(_) => SigningAlg::HS256,
     };
-    let header = serde_json::to_vec(&JwsHeader { alg: alg.as_str(), typ, kid })?;
+    let header = serde_json::to_vec(&JwsHeader {
+        alg: alg.as_str(),
+        typ,
+        kid,
+    })?;
     let payload = serde_json::to_vec(claims)?;
     let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 400);
     URL_SAFE_NO_PAD.encode_string(&header, &mut out);
@@ -51,7 +55,6 @@ pub fn sign_compact<T: Serialize>(
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,7 +68,10 @@ mod tests {
 
     #[test]
     fn jsonwebtoken_verifies_every_algorithm() {
-        let claims = Claims { sub: "x".into(), exp: 4_000_000_000 };
+        let claims = Claims {
+            sub: "x".into(),
+            exp: 4_000_000_000,
+        };
         for (alg, jalg) in [
             (SigningAlg::RS256, Algorithm::RS256),
             (SigningAlg::ES256, Algorithm::ES256),
@@ -87,7 +93,10 @@ mod tests {
 
     #[test]
     fn hs256_verifies_with_the_secret_only() {
-        let claims = Claims { sub: "x".into(), exp: 4_000_000_000 };
+        let claims = Claims {
+            sub: "x".into(),
+            exp: 4_000_000_000,
+        };
         let token = sign_compact(Signer::Hmac(b"s3cret"), "JWT", None, &claims).unwrap();
         let mut v = Validation::new(Algorithm::HS256);
         v.validate_aud = false;

@@ -87,7 +87,9 @@ impl MasterKey {
     }
 
     pub fn decrypt_base64(&self, sealed: &str, aad: &str) -> Result<Vec<u8>, MasterKeyError> {
-        let bytes = STANDARD.decode(sealed).map_err(|_| MasterKeyError::Decrypt)?;
+        let bytes = STANDARD
+            .decode(sealed)
+            .map_err(|_| MasterKeyError::Decrypt)?;
         self.decrypt(&bytes, aad)
     }
 }
@@ -103,8 +105,14 @@ mod tests {
         assert_eq!(k.decrypt(&sealed, "kid-1").unwrap(), b"private key");
         assert_eq!(k.decrypt(&sealed, "kid-2"), Err(MasterKeyError::Decrypt));
         let other = MasterKey::generate();
-        assert_eq!(other.decrypt(&sealed, "kid-1"), Err(MasterKeyError::Decrypt));
-        assert_eq!(k.decrypt(&sealed[..10], "kid-1"), Err(MasterKeyError::Decrypt));
+        assert_eq!(
+            other.decrypt(&sealed, "kid-1"),
+            Err(MasterKeyError::Decrypt)
+        );
+        assert_eq!(
+            k.decrypt(&sealed[..10], "kid-1"),
+            Err(MasterKeyError::Decrypt)
+        );
     }
 
     #[test]
@@ -113,7 +121,13 @@ mod tests {
         let again = MasterKey::from_base64(&k.to_base64()).unwrap();
         let sealed = k.encrypt(b"x", "a");
         assert_eq!(again.decrypt(&sealed, "a").unwrap(), b"x");
-        assert!(matches!(MasterKey::from_base64("c2hvcnQ="), Err(MasterKeyError::BadEncoding(_))));
-        assert!(matches!(MasterKey::from_base64("%%%"), Err(MasterKeyError::BadEncoding(_))));
+        assert!(matches!(
+            MasterKey::from_base64("c2hvcnQ="),
+            Err(MasterKeyError::BadEncoding(_))
+        ));
+        assert!(matches!(
+            MasterKey::from_base64("%%%"),
+            Err(MasterKeyError::BadEncoding(_))
+        ));
     }
 }

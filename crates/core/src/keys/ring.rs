@@ -36,7 +36,9 @@ pub struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kids: Vec<_> = self.current.values().map(|c| c.kid.as_str()).collect();
-        f.debug_struct("KeyRing").field("current", &kids).finish_non_exhaustive()
+        f.debug_struct("KeyRing")
+            .field("current", &kids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,13 @@ impl KeyRing {
                 .map_err(|_| KeyRingError::Decrypt(rec.kid.clone()))?;
             let key = PrivateKey::from_pkcs8(rec.alg, &der)
                 .ok_or_else(|| KeyRingError::Corrupt(rec.kid.clone()))?;
-            current.insert(rec.alg, Current { kid: rec.kid.clone(), key });
+            current.insert(
+                rec.alg,
+                Current {
+                    kid: rec.kid.clone(),
+                    key,
+                },
+            );
         }
         let mut published: Vec<&SigningKeyRecord> = records
             .iter()
@@ -131,13 +139,22 @@ mod tests {
     async fn rotation_publishes_old_and_new_and_signs_with_new() {
         let store = MemoryStore::new();
         let master = MasterKey::generate();
-        let first = rotate_key(&store, &master, "t", SigningAlg::RS256, 100).await.unwrap();
-        let second = rotate_key(&store, &master, "t", SigningAlg::RS256, 200).await.unwrap();
+        let first = rotate_key(&store, &master, "t", SigningAlg::RS256, 100)
+            .await
+            .unwrap();
+        let second = rotate_key(&store, &master, "t", SigningAlg::RS256, 200)
+            .await
+            .unwrap();
         let recs = store.signing_keys("t").await.unwrap();
         let ring = KeyRing::load(&recs, &master, 300).unwrap();
         assert_eq!(ring.signer(SigningAlg::RS256).unwrap().0, second.kid);
         let jwks: serde_json::Value = serde_json::from_str(ring.jwks_json()).unwrap();
-        let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect();
+        let kids: Vec<_> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].clone())
+            .collect();
         assert_eq!(kids, vec![second.kid.clone(), first.kid.clone()]);
 
         // Long after the rotation, the old key leaves the JWKS.
@@ -163,7 +180,9 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_master_key_is_a_clear_error() {
         let store = MemoryStore::new();
-        rotate_key(&store, &MasterKey::generate(), "t", SigningAlg::EdDSA, 1).await.unwrap();
+        rotate_key(&store, &MasterKey::generate(), "t", SigningAlg::EdDSA, 1)
+            .await
+            .unwrap();
         let recs = store.signing_keys("t").await.unwrap();
         let err = KeyRing::load(&recs, &MasterKey::generate(), 1).unwrap_err();
         assert!(matches!(err, KeyRingError::Decrypt(_)));

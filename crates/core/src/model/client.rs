@@ -53,7 +53,11 @@ impl AppType {
     }
 
     pub fn default_auth_method(self) -> AuthMethod {
-        if self.is_public() { AuthMethod::None } else { AuthMethod::ClientSecretPost }
+        if self.is_public() {
+            AuthMethod::None
+        } else {
+            AuthMethod::ClientSecretPost
+        }
     }
 }
 

@@ -69,7 +69,13 @@ mod tests {
     fn issuer_gets_one_trailing_slash_and_endpoints_hang_off_it() {
         let t = Tenant::new("default", "http://127.0.0.1:3000", 0);
         assert_eq!(t.issuer, "http://127.0.0.1:3000/");
-        assert_eq!(t.endpoint("/oauth/token"), "http://127.0.0.1:3000/oauth/token");
-        assert_eq!(normalize_issuer("https://x.example//"), "https://x.example/");
+        assert_eq!(
+            t.endpoint("/oauth/token"),
+            "http://127.0.0.1:3000/oauth/token"
+        );
+        assert_eq!(
+            normalize_issuer("https://x.example//"),
+            "https://x.example/"
+        );
     }
 }

@@ -58,7 +58,10 @@ impl User {
     }
 
     pub fn management_json(&self) -> Value {
-        let id_part = self.user_id.split_once('|').map_or(self.user_id.as_str(), |(_, id)| id);
+        let id_part = self
+            .user_id
+            .split_once('|')
+            .map_or(self.user_id.as_str(), |(_, id)| id);
         json!({
             "user_id": self.user_id,
             "email": self.email,

@@ -94,12 +94,21 @@ pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
             ));
         }
         ApisCmd::List => {
-            let all: Vec<Value> = store.resource_servers(t).await?.iter().map(|r| r.management_json()).collect();
-            out.list(&all, &["id", "name", "identifier", "signing_alg", "token_dialect"]);
+            let all: Vec<Value> = store
+                .resource_servers(t)
+                .await?
+                .iter()
+                .map(|r| r.management_json())
+                .collect();
+            out.list(
+                &all,
+                &["id", "name", "identifier", "signing_alg", "token_dialect"],
+            );
         }
         ApisCmd::Show { id } => out.object(&view(i, &admin::find_api(store, t, &id).await?)),
         ApisCmd::Update { id, args } => {
-            let rs = admin::update_api(store, &i.master, i.clock.as_ref(), t, &id, &args.spec()).await?;
+            let rs =
+                admin::update_api(store, &i.master, i.clock.as_ref(), t, &id, &args.spec()).await?;
             out.object(&view(i, &rs));
         }
         ApisCmd::Delete { id } => {

@@ -110,17 +110,28 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             }
         }
         AppsCmd::List => {
-            let all: Vec<Value> = store.clients(t).await?.iter().map(|c| c.management_json()).collect();
+            let all: Vec<Value> = store
+                .clients(t)
+                .await?
+                .iter()
+                .map(|c| c.management_json())
+                .collect();
             out.list(&all, &["client_id", "name", "app_type", "grant_types"]);
         }
-        AppsCmd::Show { client_id } => out.object(&admin::find_app(store, t, &client_id).await?.management_json()),
+        AppsCmd::Show { client_id } => out.object(
+            &admin::find_app(store, t, &client_id)
+                .await?
+                .management_json(),
+        ),
         AppsCmd::Update { client_id, args } => {
             let (c, secret) = admin::update_app(store, clock, t, &client_id, &args.spec()).await?;
             out.object(&with_secret(&c, secret.as_ref()));
         }
         AppsCmd::Delete { client_id } => {
             if !store.delete_client(t, &client_id).await? {
-                return Err(CliError::usage(format!("no application with client_id '{client_id}'")));
+                return Err(CliError::usage(format!(
+                    "no application with client_id '{client_id}'"
+                )));
             }
             out.note(&format!("deleted application {client_id}"));
         }
@@ -129,19 +140,37 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             out.object(&with_secret(&c, Some(&secret)));
             out.note("The new client_secret is shown only now; the old one no longer works.");
         }
-        AppsCmd::Grant { client_id, audience, scopes } => {
-            let g = admin::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes)).await?;
+        AppsCmd::Grant {
+            client_id,
+            audience,
+            scopes,
+        } => {
+            let g = admin::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes))
+                .await?;
             out.object(&g.management_json());
         }
         AppsCmd::Grants { client_id } => {
             admin::find_app(store, t, &client_id).await?;
-            let all: Vec<Value> = store.client_grants(t, &client_id).await?.iter().map(|g| g.management_json()).collect();
+            let all: Vec<Value> = store
+                .client_grants(t, &client_id)
+                .await?
+                .iter()
+                .map(|g| g.management_json())
+                .collect();
             out.list(&all, &["id", "audience", "scope"]);
         }
-        AppsCmd::Ungrant { client_id, audience } => {
-            let g = store.client_grant(t, &client_id, &audience).await?.ok_or_else(|| {
-                CliError::usage(format!("application '{client_id}' has no grant for '{audience}'"))
-            })?;
+        AppsCmd::Ungrant {
+            client_id,
+            audience,
+        } => {
+            let g = store
+                .client_grant(t, &client_id, &audience)
+                .await?
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "application '{client_id}' has no grant for '{audience}'"
+                    ))
+                })?;
             store.delete_client_grant(t, &g.id).await?;
             out.note(&format!("removed grant {}", g.id));
         }

@@ -46,13 +46,27 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
     let now = i.clock.now();
     match cmd {
         KeysCmd::List => {
-            let keys: Vec<Value> = i.store.signing_keys(&i.tenant.id).await?.iter().rev().map(|k| view(k, now)).collect();
-            out.list(&keys, &["kid", "alg", "current", "published", "current_since"]);
+            let keys: Vec<Value> = i
+                .store
+                .signing_keys(&i.tenant.id)
+                .await?
+                .iter()
+                .rev()
+                .map(|k| view(k, now))
+                .collect();
+            out.list(
+                &keys,
+                &["kid", "alg", "current", "published", "current_since"],
+            );
         }
         KeysCmd::Rotate { alg } => {
             let alg = SigningAlg::parse(&alg)
                 .filter(|a| *a != SigningAlg::HS256)
-                .ok_or_else(|| CliError::usage(format!("unknown key algorithm '{alg}': use RS256, ES256 or EdDSA")))?;
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "unknown key algorithm '{alg}': use RS256, ES256 or EdDSA"
+                    ))
+                })?;
             let k = rotate_key(i.store.as_ref(), &i.master, &i.tenant.id, alg, now)
                 .await
                 .map_err(|e| CliError::failure(e.to_string()))?;

@@ -19,7 +19,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = "An Auth0-compatible OAuth 2.0 / OpenID Connect identity provider")]
+#[command(
+    name = "tessera",
+    version,
+    about = "An Auth0-compatible OAuth 2.0 / OpenID Connect identity provider"
+)]
 pub struct Cli {
     /// Data folder (SQLite database and master key) [env: TESSERA_DATA_DIR] [default: ./tessera-data]
     #[arg(long, global = true)]
@@ -76,18 +80,26 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: 2 }
+        Self {
+            message: message.into(),
+            code: 2,
+        }
     }
 
     pub fn failure(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: 1 }
+        Self {
+            message: message.into(),
+            code: 1,
+        }
     }
 }
 
 impl From<AdminError> for CliError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Invalid(_) | AdminError::NotFound(_) | AdminError::Conflict(_) => Self::usage(e.to_string()),
+            AdminError::Invalid(_) | AdminError::NotFound(_) | AdminError::Conflict(_) => {
+                Self::usage(e.to_string())
+            }
             AdminError::Store(_) | AdminError::Keys(_) => Self::failure(e.to_string()),
         }
     }
@@ -103,7 +115,10 @@ pub type CliResult = Result<(), CliError>;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> CliResult {
-    let mut flags = Overrides { data_dir: cli.data_dir.clone(), ..Default::default() };
+    let mut flags = Overrides {
+        data_dir: cli.data_dir.clone(),
+        ..Default::default()
+    };
     if let Command::Serve { listen, issuer } = &cli.command {
         flags.listen = *listen;
         flags.issuer = issuer.clone();
@@ -112,7 +127,9 @@ pub async fn run(cli: Cli) -> CliResult {
     if let Command::Serve { .. } = &cli.command {
         return crate::app::serve(settings).await.map_err(CliError::failure);
     }
-    let install = boot::open(&settings).await.map_err(|e| CliError::failure(e.to_string()))?;
+    let install = boot::open(&settings)
+        .await
+        .map_err(|e| CliError::failure(e.to_string()))?;
     let out = output::Out { json: cli.json };
     match cli.command {
         Command::Serve { .. } => Ok(()),
@@ -125,5 +142,10 @@ pub async fn run(cli: Cli) -> CliResult {
 
 /// Splits `a,b,c` (and repeated flags) into a list.
 pub fn split_list(values: &[String]) -> Vec<String> {
-    values.iter().flat_map(|v| v.split(',')).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }

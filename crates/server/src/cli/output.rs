@@ -23,7 +23,10 @@ impl Out {
     /// `columns` picks the fields shown per line in the human form.
     pub fn list(&self, items: &[Value], columns: &[&str]) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&Value::Array(items.to_vec())).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&Value::Array(items.to_vec())).unwrap_or_default()
+            );
             return;
         }
         if items.is_empty() {
@@ -48,9 +51,11 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
-        Value::Array(a) if a.iter().all(Value::is_string) => {
-            a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
-        }
+        Value::Array(a) if a.iter().all(Value::is_string) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }

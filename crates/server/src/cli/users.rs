@@ -58,9 +58,9 @@ impl UserArgs {
         let password = match self.password.as_deref() {
             Some("-") => {
                 let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .map_err(|e| CliError::usage(format!("--password -: cannot read standard input: {e}")))?;
+                std::io::stdin().read_line(&mut line).map_err(|e| {
+                    CliError::usage(format!("--password -: cannot read standard input: {e}"))
+                })?;
                 Some(Secret::new(line.trim_end_matches(['\r', '\n'])))
             }
             Some(p) => Some(Secret::new(p)),
@@ -86,10 +86,17 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
             out.object(&u.management_json());
         }
         UsersCmd::List => {
-            let all: Vec<Value> = store.users(t).await?.iter().map(|u| u.management_json()).collect();
+            let all: Vec<Value> = store
+                .users(t)
+                .await?
+                .iter()
+                .map(|u| u.management_json())
+                .collect();
             out.list(&all, &["user_id", "email", "name", "blocked"]);
         }
-        UsersCmd::Show { user } => out.object(&admin::find_user(store, t, &user).await?.management_json()),
+        UsersCmd::Show { user } => {
+            out.object(&admin::find_user(store, t, &user).await?.management_json())
+        }
         UsersCmd::Update { user, args } => {
             let u = admin::update_user(store, clock, t, &user, &args.spec()?, hash).await?;
             out.object(&u.management_json());
@@ -99,10 +106,16 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
             store.delete_user(t, &u.user_id).await?;
             out.note(&format!("deleted user {}", u.user_id));
         }
-        UsersCmd::Block { user } => out.object(&admin::set_user_blocked(store, clock, t, &user, true).await?.management_json()),
-        UsersCmd::Unblock { user } => {
-            out.object(&admin::set_user_blocked(store, clock, t, &user, false).await?.management_json())
-        }
+        UsersCmd::Block { user } => out.object(
+            &admin::set_user_blocked(store, clock, t, &user, true)
+                .await?
+                .management_json(),
+        ),
+        UsersCmd::Unblock { user } => out.object(
+            &admin::set_user_blocked(store, clock, t, &user, false)
+                .await?
+                .management_json(),
+        ),
     }
     Ok(())
 }

@@ -18,7 +18,10 @@ pub async fn openid_configuration(State(st): State<AppState>) -> Response {
 pub async fn jwks(State(st): State<AppState>) -> Response {
     let body = st.snapshot().keys.jwks_json().to_owned();
     (
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=60")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
         body,
     )
         .into_response()

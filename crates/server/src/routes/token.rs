@@ -52,14 +52,24 @@ fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
         None => None,
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| OAuthError::invalid_client("The Authorization header is not valid Basic credentials."))?
+                .map_err(|_| {
+                    OAuthError::invalid_client(
+                        "The Authorization header is not valid Basic credentials.",
+                    )
+                })?
                 .to_owned(),
         ),
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     match content_type.as_str() {
         "application/json" => TokenRequest::from_json(body, authorization),

@@ -15,13 +15,23 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
     let (id, secret) = app.granted_m2m("urn:late", "read:x");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
-        let r = app.token_form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("audience", "urn:late")]).await;
+        let r = app
+            .token_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+                ("audience", "urn:late"),
+            ])
+            .await;
         if r.status() == 200 {
             let body: Value = r.json().await.unwrap();
             assert_eq!(body["expires_in"], 120);
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not served within a second");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not served within a second"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     // An update, and a secret rotation, take effect too.
@@ -30,7 +40,14 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
     let new_secret = rotated["client_secret"].as_str().unwrap();
     let body = app.cc_token(&id, new_secret, "urn:late").await;
     assert_eq!(body["expires_in"], 60);
-    let old = app.token_form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("audience", "urn:late")]).await;
+    let old = app
+        .token_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("audience", "urn:late"),
+        ])
+        .await;
     assert_eq!(old.status(), 401);
 }
 
@@ -38,29 +55,78 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
 async fn json_output_is_shaped_like_the_management_api() {
     let app = spawn_app().await;
     let api = app.api("https://api.example.com", &["--offline-access"]);
-    for field in ["id", "name", "identifier", "scopes", "signing_alg", "token_lifetime", "token_lifetime_for_web", "allow_offline_access", "token_dialect"] {
+    for field in [
+        "id",
+        "name",
+        "identifier",
+        "scopes",
+        "signing_alg",
+        "token_lifetime",
+        "token_lifetime_for_web",
+        "allow_offline_access",
+        "token_dialect",
+    ] {
         assert!(api.get(field).is_some(), "API lacks {field}");
     }
     assert_eq!(api["allow_offline_access"], true);
     assert_eq!(api["scopes"][0]["value"], "read:x");
 
-    let spa = app.cli_json(&["apps", "create", "--name", "SPA", "--type", "spa", "--callbacks", "http://localhost:3000/cb", "--web-origins", "http://localhost:3000"]);
+    let spa = app.cli_json(&[
+        "apps",
+        "create",
+        "--name",
+        "SPA",
+        "--type",
+        "spa",
+        "--callbacks",
+        "http://localhost:3000/cb",
+        "--web-origins",
+        "http://localhost:3000",
+    ]);
     assert_eq!(spa["app_type"], "spa");
     assert_eq!(spa["token_endpoint_auth_method"], "none");
-    assert!(spa.get("client_secret").is_none(), "public apps have no secret");
+    assert!(
+        spa.get("client_secret").is_none(),
+        "public apps have no secret"
+    );
     assert_eq!(spa["oidc_conformant"], true);
-    assert_eq!(spa["grant_types"], serde_json::json!(["authorization_code", "implicit", "refresh_token"]));
+    assert_eq!(
+        spa["grant_types"],
+        serde_json::json!(["authorization_code", "implicit", "refresh_token"])
+    );
 
-    let m2m = app.cli_json(&["apps", "create", "--name", "svc", "--type", "m2m", "--auth-method", "client_secret_basic"]);
+    let m2m = app.cli_json(&[
+        "apps",
+        "create",
+        "--name",
+        "svc",
+        "--type",
+        "m2m",
+        "--auth-method",
+        "client_secret_basic",
+    ]);
     let id = m2m["client_id"].as_str().unwrap();
     assert_eq!(m2m["app_type"], "non_interactive");
     assert_eq!(m2m["client_secret"].as_str().unwrap().len(), 64);
     let shown = app.cli_json(&["apps", "show", id]);
-    assert!(shown.get("client_secret").is_none(), "the secret is printed once, at creation");
-    let legacy = app.cli_json(&["apps", "create", "--name", "old", "--type", "regular", "--legacy"]);
+    assert!(
+        shown.get("client_secret").is_none(),
+        "the secret is printed once, at creation"
+    );
+    let legacy = app.cli_json(&[
+        "apps", "create", "--name", "old", "--type", "regular", "--legacy",
+    ]);
     assert_eq!(legacy["oidc_conformant"], false);
 
-    let grant = app.cli_json(&["apps", "grant", id, "--audience", "https://api.example.com", "--scopes", "read:x"]);
+    let grant = app.cli_json(&[
+        "apps",
+        "grant",
+        id,
+        "--audience",
+        "https://api.example.com",
+        "--scopes",
+        "read:x",
+    ]);
     assert_eq!(grant["scope"], serde_json::json!(["read:x"]));
     let grants = app.cli_json(&["apps", "grants", id]);
     assert_eq!(grants.as_array().unwrap().len(), 1);
@@ -71,48 +137,189 @@ async fn json_output_is_shaped_like_the_management_api() {
 #[tokio::test]
 async fn user_lifecycle() {
     let app = spawn_app().await;
-    let u = app.cli_json(&["users", "create", "--email", "Ann@Example.com", "--password", "correct horse", "--name", "Ann", "--app-metadata", r#"{"plan":"pro"}"#]);
+    let u = app.cli_json(&[
+        "users",
+        "create",
+        "--email",
+        "Ann@Example.com",
+        "--password",
+        "correct horse",
+        "--name",
+        "Ann",
+        "--app-metadata",
+        r#"{"plan":"pro"}"#,
+    ]);
     let uid = u["user_id"].as_str().unwrap().to_owned();
     assert!(uid.starts_with("auth0|") && uid.len() == 30);
     assert_eq!(u["email"], "ann@example.com");
     assert_eq!(u["app_metadata"]["plan"], "pro");
-    assert_eq!(u["identities"][0]["connection"], "Username-Password-Authentication");
-    assert!(u.get("password_hash").is_none(), "hashes never leave the store");
+    assert_eq!(
+        u["identities"][0]["connection"],
+        "Username-Password-Authentication"
+    );
+    assert!(
+        u.get("password_hash").is_none(),
+        "hashes never leave the store"
+    );
 
     assert_eq!(app.cli_json(&["users", "block", &uid])["blocked"], true);
-    assert_eq!(app.cli_json(&["users", "unblock", "ann@example.com"])["blocked"], false);
-    let upd = app.cli_json(&["users", "update", &uid, "--user-metadata", r#"{"theme":"dark"}"#]);
+    assert_eq!(
+        app.cli_json(&["users", "unblock", "ann@example.com"])["blocked"],
+        false
+    );
+    let upd = app.cli_json(&[
+        "users",
+        "update",
+        &uid,
+        "--user-metadata",
+        r#"{"theme":"dark"}"#,
+    ]);
     assert_eq!(upd["user_metadata"]["theme"], "dark");
-    assert_eq!(app.cli_json(&["users", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.cli_json(&["users", "list"]).as_array().unwrap().len(),
+        1
+    );
     assert!(app.cli(&["users", "delete", &uid]).status.success());
-    assert_eq!(app.cli_json(&["users", "list"]).as_array().unwrap().len(), 0);
+    assert_eq!(
+        app.cli_json(&["users", "list"]).as_array().unwrap().len(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn bad_arguments_give_one_line_and_exit_code_2() {
     let app = spawn_app().await;
     app.api("urn:api", &[]);
-    app.cli_json(&["users", "create", "--email", "a@example.com", "--password", "longenough"]);
+    app.cli_json(&[
+        "users",
+        "create",
+        "--email",
+        "a@example.com",
+        "--password",
+        "longenough",
+    ]);
     let cases: &[&[&str]] = &[
         &["apis", "create", "--name", "x", "--identifier", "not a uri"],
         &["apis", "create", "--name", "x", "--identifier", "urn:api"],
-        &["apis", "create", "--name", "x", "--identifier", "urn:y", "--signing-alg", "RS999"],
-        &["apis", "create", "--name", "x", "--identifier", "urn:y", "--token-lifetime", "0"],
-        &["apis", "create", "--name", "x", "--identifier", "urn:y", "--token-dialect", "jwt"],
+        &[
+            "apis",
+            "create",
+            "--name",
+            "x",
+            "--identifier",
+            "urn:y",
+            "--signing-alg",
+            "RS999",
+        ],
+        &[
+            "apis",
+            "create",
+            "--name",
+            "x",
+            "--identifier",
+            "urn:y",
+            "--token-lifetime",
+            "0",
+        ],
+        &[
+            "apis",
+            "create",
+            "--name",
+            "x",
+            "--identifier",
+            "urn:y",
+            "--token-dialect",
+            "jwt",
+        ],
         &["apis", "show", "urn:nope"],
         &["apps", "create", "--name", "x", "--type", "robot"],
-        &["apps", "create", "--name", "x", "--type", "spa", "--callbacks", "not a url"],
-        &["apps", "create", "--name", "x", "--type", "spa", "--callbacks", "javascript:alert(1)"],
-        &["apps", "create", "--name", "x", "--type", "spa", "--web-origins", "https://x.example/path"],
-        &["apps", "create", "--name", "x", "--type", "m2m", "--grant-types", "magic"],
+        &[
+            "apps",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "spa",
+            "--callbacks",
+            "not a url",
+        ],
+        &[
+            "apps",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "spa",
+            "--callbacks",
+            "javascript:alert(1)",
+        ],
+        &[
+            "apps",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "spa",
+            "--web-origins",
+            "https://x.example/path",
+        ],
+        &[
+            "apps",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "m2m",
+            "--grant-types",
+            "magic",
+        ],
         &["apps", "show", "nope"],
         &["apps", "grant", "nope", "--audience", "urn:api"],
         &["apps", "rotate-secret", "nope"],
-        &["users", "create", "--email", "b@example.com", "--password", "longenough", "--app-metadata", "{oops"],
-        &["users", "create", "--email", "b@example.com", "--password", "longenough", "--user-metadata", "[1]"],
-        &["users", "create", "--email", "a@example.com", "--password", "longenough"],
-        &["users", "create", "--email", "not-an-email", "--password", "longenough"],
-        &["users", "create", "--email", "c@example.com", "--password", "short"],
+        &[
+            "users",
+            "create",
+            "--email",
+            "b@example.com",
+            "--password",
+            "longenough",
+            "--app-metadata",
+            "{oops",
+        ],
+        &[
+            "users",
+            "create",
+            "--email",
+            "b@example.com",
+            "--password",
+            "longenough",
+            "--user-metadata",
+            "[1]",
+        ],
+        &[
+            "users",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            "longenough",
+        ],
+        &[
+            "users",
+            "create",
+            "--email",
+            "not-an-email",
+            "--password",
+            "longenough",
+        ],
+        &[
+            "users",
+            "create",
+            "--email",
+            "c@example.com",
+            "--password",
+            "short",
+        ],
         &["users", "block", "ghost@example.com"],
         &["keys", "rotate", "--alg", "HS256"],
         &["apis", "create", "--name", "x"],
@@ -131,5 +338,8 @@ async fn bad_arguments_give_one_line_and_exit_code_2() {
     // Nothing was half-created.
     assert_eq!(app.cli_json(&["apis", "list"]).as_array().unwrap().len(), 1);
     assert_eq!(app.cli_json(&["apps", "list"]).as_array().unwrap().len(), 0);
-    assert_eq!(app.cli_json(&["users", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.cli_json(&["users", "list"]).as_array().unwrap().len(),
+        1
+    );
 }

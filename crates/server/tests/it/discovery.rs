@@ -7,17 +7,40 @@ use crate::support::*;
 #[tokio::test]
 async fn discovery_names_the_issuer_and_endpoints() {
     let app = spawn_app().await;
-    let d: Value = app.http.get(app.url(".well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let d: Value = app
+        .http
+        .get(app.url(".well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let issuer = app.issuer();
     assert!(issuer.ends_with('/'), "issuer keeps Auth0's trailing slash");
     assert_eq!(d["issuer"], issuer.as_str());
     assert_eq!(d["token_endpoint"], format!("{issuer}oauth/token"));
     assert_eq!(d["jwks_uri"], format!("{issuer}.well-known/jwks.json"));
-    for field in ["response_types_supported", "grant_types_supported", "scopes_supported", "claims_supported",
-        "id_token_signing_alg_values_supported", "code_challenge_methods_supported", "token_endpoint_auth_methods_supported"] {
-        assert!(d[field].as_array().is_some_and(|a| !a.is_empty()), "{field}");
+    for field in [
+        "response_types_supported",
+        "grant_types_supported",
+        "scopes_supported",
+        "claims_supported",
+        "id_token_signing_alg_values_supported",
+        "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+    ] {
+        assert!(
+            d[field].as_array().is_some_and(|a| !a.is_empty()),
+            "{field}"
+        );
     }
-    assert!(d["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&"client_secret_basic".into()));
+    assert!(
+        d["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"client_secret_basic".into())
+    );
 }
 
 #[tokio::test]
@@ -32,7 +55,10 @@ async fn first_start_creates_an_rs256_key_and_a_private_master_key() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(app.dir.path().join("master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(app.dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let db = std::fs::read(app.dir.path().join("tessera.db")).unwrap();
@@ -57,8 +83,14 @@ async fn a_rotated_key_is_published_next_to_the_old_one_and_signs() {
     let app = spawn_app().await;
     app.api("urn:api", &[]);
     let (id, secret) = app.granted_m2m("urn:api", "read:x");
-    let old_token = app.cc_token(&id, &secret, "urn:api").await["access_token"].as_str().unwrap().to_owned();
-    let old_kid = jsonwebtoken::decode_header(&old_token).unwrap().kid.unwrap();
+    let old_token = app.cc_token(&id, &secret, "urn:api").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_kid = jsonwebtoken::decode_header(&old_token)
+        .unwrap()
+        .kid
+        .unwrap();
 
     let rotated = app.cli_json(&["keys", "rotate", "--alg", "RS256"]);
     let new_kid = rotated["kid"].as_str().unwrap().to_owned();
@@ -66,13 +98,32 @@ async fn a_rotated_key_is_published_next_to_the_old_one_and_signs() {
     let set = app.wait_for_jwks(|s| s.keys.len() == 2).await;
     assert!(set.find(&old_kid).is_some() && set.find(&new_kid).is_some());
 
-    let new_token = app.cc_token(&id, &secret, "urn:api").await["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.unwrap(), new_kid);
+    let new_token = app.cc_token(&id, &secret, "urn:api").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        jsonwebtoken::decode_header(&new_token)
+            .unwrap()
+            .kid
+            .unwrap(),
+        new_kid
+    );
     verify(&app, &old_token, "urn:api").await;
     verify(&app, &new_token, "urn:api").await;
 
     let keys = app.cli_json(&["keys", "list"]);
-    let flags: Vec<(bool, bool)> = keys.as_array().unwrap().iter().map(|k| (k["current"].as_bool().unwrap(), k["published"].as_bool().unwrap())).collect();
+    let flags: Vec<(bool, bool)> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["current"].as_bool().unwrap(),
+                k["published"].as_bool().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(flags, vec![(true, true), (false, true)]);
 }
 
@@ -81,8 +132,20 @@ async fn healthz_and_metrics_answer() {
     let app = spawn_app().await;
     let r = app.http.get(app.url("healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    app.http.get(app.url(".well-known/jwks.json")).send().await.unwrap();
-    let text = app.http.get(app.url("metrics")).send().await.unwrap().text().await.unwrap();
+    app.http
+        .get(app.url(".well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    let text = app
+        .http
+        .get(app.url("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("tessera_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/.well-known/jwks.json\""));
 }

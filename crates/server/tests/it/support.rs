@@ -16,7 +16,11 @@ pub struct TestApp {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start(dir.path()).await;
-    TestApp { server: Some(server), dir, http: reqwest::Client::new() }
+    TestApp {
+        server: Some(server),
+        dir,
+        http: reqwest::Client::new(),
+    }
 }
 
 pub async fn start(data_dir: &std::path::Path) -> Running {
@@ -67,13 +71,31 @@ impl TestApp {
         let mut all = args.to_vec();
         all.push("--json");
         let out = self.cli(&all);
-        assert!(out.status.success(), "tessera {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("tessera {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "tessera {args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     /// Registers an API; extra flags as given.
     pub fn api(&self, identifier: &str, extra: &[&str]) -> Value {
-        let mut args = vec!["apis", "create", "--name", "Test API", "--identifier", identifier, "--scopes", "read:x,write:x"];
+        let mut args = vec![
+            "apis",
+            "create",
+            "--name",
+            "Test API",
+            "--identifier",
+            identifier,
+            "--scopes",
+            "read:x,write:x",
+        ];
         args.extend_from_slice(extra);
         self.cli_json(&args)
     }
@@ -82,7 +104,15 @@ impl TestApp {
     pub fn granted_m2m(&self, audience: &str, scopes: &str) -> (String, String) {
         let app = self.cli_json(&["apps", "create", "--name", "svc", "--type", "m2m"]);
         let id = app["client_id"].as_str().unwrap().to_owned();
-        self.cli_json(&["apps", "grant", &id, "--audience", audience, "--scopes", scopes]);
+        self.cli_json(&[
+            "apps",
+            "grant",
+            &id,
+            "--audience",
+            audience,
+            "--scopes",
+            scopes,
+        ]);
         (id, app["client_secret"].as_str().unwrap().to_owned())
     }
 
@@ -98,7 +128,14 @@ impl TestApp {
     }
 
     pub async fn jwks(&self) -> String {
-        self.http.get(self.url(".well-known/jwks.json")).send().await.unwrap().text().await.unwrap()
+        self.http
+            .get(self.url(".well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Waits (up to 1 s, the promise for CLI changes) until the JWKS satisfies `pred`.
@@ -109,7 +146,10 @@ impl TestApp {
             if pred(&set) {
                 return set;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the JWKS did not change within one second");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the JWKS did not change within one second"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -117,7 +157,12 @@ impl TestApp {
     /// Client credentials via a form body; asserts 200 and returns the JSON.
     pub async fn cc_token(&self, id: &str, secret: &str, audience: &str) -> Value {
         let r = self
-            .token_form(&[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret), ("audience", audience)])
+            .token_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", secret),
+                ("audience", audience),
+            ])
             .await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         r.json().await.unwrap()
@@ -130,13 +175,16 @@ pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken
     let header = jsonwebtoken::decode_header(token).expect("JWT header");
     let set: JwkSet = serde_json::from_str(&app.jwks().await).unwrap();
     let kid = header.kid.clone().expect("kid");
-    let jwk = set.find(&kid).unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
+    let jwk = set
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
     let key = DecodingKey::from_jwk(jwk).expect("usable JWK");
     let mut v = Validation::new(header.alg);
     v.set_audience(&[audience]);
     v.set_issuer(&[app.issuer()]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<Value>(token, &key, &v).expect("token verifies against the JWKS");
+    let data =
+        jsonwebtoken::decode::<Value>(token, &key, &v).expect("token verifies against the JWKS");
     (header, data.claims)
 }
 
