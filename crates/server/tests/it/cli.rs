@@ -15,14 +15,7 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
     let (id, secret) = app.granted_m2m("urn:late", "read:x");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
-        let r = app
-            .token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("audience", "urn:late"),
-            ])
-            .await;
+        let r = app.cc_request(&id, &secret, "urn:late").await;
         if r.status() == 200 {
             let body: Value = r.json().await.unwrap();
             assert_eq!(body["expires_in"], 120);
@@ -40,14 +33,7 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
     let new_secret = rotated["client_secret"].as_str().unwrap();
     let body = app.cc_token(&id, new_secret, "urn:late").await;
     assert_eq!(body["expires_in"], 60);
-    let old = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &id),
-            ("client_secret", &secret),
-            ("audience", "urn:late"),
-        ])
-        .await;
+    let old = app.cc_request(&id, &secret, "urn:late").await;
     assert_eq!(old.status(), 401);
 }
 

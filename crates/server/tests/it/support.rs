@@ -154,16 +154,20 @@ impl TestApp {
         }
     }
 
+    /// A client-credentials request with a form body.
+    pub async fn cc_request(&self, id: &str, secret: &str, audience: &str) -> reqwest::Response {
+        self.token_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("audience", audience),
+        ])
+        .await
+    }
+
     /// Client credentials via a form body; asserts 200 and returns the JSON.
     pub async fn cc_token(&self, id: &str, secret: &str, audience: &str) -> Value {
-        let r = self
-            .token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-                ("audience", audience),
-            ])
-            .await;
+        let r = self.cc_request(id, secret, audience).await;
         assert_eq!(r.status(), 200, "{:?}", r.text().await);
         r.json().await.unwrap()
     }

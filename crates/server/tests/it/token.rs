@@ -14,14 +14,7 @@ async fn client_credentials_rs256_token_verifies_against_the_jwks() {
     let app = spawn_app().await;
     app.api(API, &[]);
     let (id, secret) = app.granted_m2m(API, "read:x");
-    let r = app
-        .token_form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &id),
-            ("client_secret", &secret),
-            ("audience", API),
-        ])
-        .await;
+    let r = app.cc_request(&id, &secret, API).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let why = r.headers()["tessera-token-format"]
@@ -244,14 +237,7 @@ async fn every_error_has_its_code_and_status() {
 
     // Wrong secret and unknown client: 401 invalid_client with WWW-Authenticate.
     for (cid, sec) in [(id.as_str(), "wrong"), ("no-such-client", "x")] {
-        let r = app
-            .token_form(&[
-                cc,
-                ("client_id", cid),
-                ("client_secret", sec),
-                ("audience", API),
-            ])
-            .await;
+        let r = app.cc_request(cid, sec, API).await;
         let (h, _) = expect_error(r, 401, "invalid_client").await;
         assert!(h["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     }
@@ -267,14 +253,7 @@ async fn every_error_has_its_code_and_status() {
     expect_error(r, 401, "invalid_client").await;
 
     // Unknown audience: access_denied that says how to register the API.
-    let r = app
-        .token_form(&[
-            cc,
-            ("client_id", &id),
-            ("client_secret", &secret),
-            ("audience", "https://nope.example"),
-        ])
-        .await;
+    let r = app.cc_request(&id, &secret, "https://nope.example").await;
     let (_, d) = expect_error(r, 403, "access_denied").await;
     assert!(
         d.contains("Service not found: https://nope.example") && d.contains("tessera apis create"),
@@ -282,14 +261,7 @@ async fn every_error_has_its_code_and_status() {
     );
 
     // A registered API the app has no grant for.
-    let r = app
-        .token_form(&[
-            cc,
-            ("client_id", &id),
-            ("client_secret", &secret),
-            ("audience", "urn:ungranted"),
-        ])
-        .await;
+    let r = app.cc_request(&id, &secret, "urn:ungranted").await;
     let (_, d) = expect_error(r, 403, "access_denied").await;
     assert!(d.contains("tessera apps grant"), "{d}");
 
