@@ -1,5 +1,8 @@
 //! JWS compact serialization (RFC 7515 §7.1) of a JSON payload. Keys stay parsed in memory:
-//! re-parsing an RSA key per token (as `jsonwebtoken::encode` does) costs more than the signature.
+//! `jsonwebtoken::encode` re-parses the private key on every call. Measured with
+//! `cargo run --release -p tessera-core --example sign_cost` on one core of the CI machine:
+//! RS256 4,026/s here vs 1,473/s (2.7x), ES256 59,808 vs 36,179, EdDSA 97,491 vs 54,108.
+//! `jsonwebtoken` remains the independent verifier in tests.
 
 use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
