@@ -111,6 +111,27 @@ pub async fn ensure_signing_key(
     Ok(())
 }
 
+/// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
+/// requests without `audience` are for.
+pub async fn set_default_audience(
+    store: &dyn Store,
+    tenant_id: &str,
+    audience: &str,
+) -> AdminResult<Tenant> {
+    let mut t = store
+        .tenant(tenant_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+    if audience.is_empty() {
+        t.default_audience = None;
+    } else {
+        validate::identifier(audience).map_err(|e| invalid(format!("--default-audience: {e}")))?;
+        t.default_audience = Some(audience.to_owned());
+    }
+    store.update_tenant(&t).await?;
+    Ok(t)
+}
+
 // ---------------------------------------------------------------- APIs
 
 #[derive(Debug, Default, Clone)]

@@ -6,6 +6,7 @@ mod apis;
 mod apps;
 mod keys;
 mod output;
+mod tenant;
 mod users;
 
 use std::{net::SocketAddr, path::PathBuf};
@@ -63,6 +64,11 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         cmd: users::UsersCmd,
+    },
+    /// Show or change tenant settings
+    Tenant {
+        #[command(subcommand)]
+        cmd: tenant::TenantCmd,
     },
     /// Manage signing keys
     Keys {
@@ -137,6 +143,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
         Command::Users { cmd } => users::run(&install, &out, cmd).await,
         Command::Keys { cmd } => keys::run(&install, &out, cmd).await,
+        Command::Tenant { cmd } => tenant::run(&install, &out, cmd).await,
     }
 }
 

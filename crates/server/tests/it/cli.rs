@@ -329,3 +329,44 @@ async fn bad_arguments_give_one_line_and_exit_code_2() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_tenant_default_audience_set_by_the_cli_is_used_within_a_second() {
+    let app = spawn_app().await;
+    app.api("urn:default", &[]);
+    let (id, secret) = app.granted_m2m("urn:default", "read:x");
+    let without_audience = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    assert_eq!(app.token_form(&without_audience).await.status(), 400);
+
+    let t = app.cli_json(&["tenant", "update", "--default-audience", "urn:default"]);
+    assert_eq!(t["default_audience"], "urn:default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let body: Value = loop {
+        let r = app.token_form(&without_audience).await;
+        if r.status() == 200 {
+            break r.json().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "default audience not served within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let (_, claims) = verify(&app, body["access_token"].as_str().unwrap(), "urn:default").await;
+    assert_eq!(claims["aud"], "urn:default");
+
+    assert_eq!(
+        app.cli(&["tenant", "update", "--default-audience", "not a uri"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        app.cli_json(&["tenant", "update", "--default-audience", ""])["default_audience"],
+        ""
+    );
+}
