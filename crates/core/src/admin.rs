@@ -29,6 +29,11 @@ pub enum AdminError {
     Store(StoreError),
     #[error(transparent)]
     Keys(#[from] KeyRingError),
+    #[error(
+        "the master key does not match the one this installation was created with: \
+         set TESSERA_MASTER_KEY to the installation's key, or restore its master.key file"
+    )]
+    WrongMasterKey,
 }
 
 impl From<StoreError> for AdminError {
@@ -47,8 +52,16 @@ fn invalid(e: String) -> AdminError {
     AdminError::Invalid(e)
 }
 
-/// Creates the tenant on first start (and its RS256 key); later starts reuse it. An explicitly
-/// given issuer replaces the stored one.
+const MASTER_KEY_CHECK: &[u8] = b"tessera master key check";
+
+fn master_key_check_aad(tenant: &str) -> String {
+    format!("master-key-check:{tenant}")
+}
+
+/// Creates the tenant on first start (and its RS256 key); later starts reuse it, after checking
+/// that `master` is the key the installation was made with. An explicitly given issuer replaces
+/// the stored one; with `adopt_default_issuer` (the server starting), a stored issuer that was
+/// only ever a default follows `default_issuer`.
 pub async fn ensure_tenant(
     store: &dyn Store,
     master: &MasterKey,
@@ -56,31 +69,66 @@ pub async fn ensure_tenant(
     tenant_id: &str,
     issuer: Option<&str>,
     default_issuer: &str,
+    adopt_default_issuer: bool,
 ) -> AdminResult<Tenant> {
     let now = clock.now();
     if let Some(i) = issuer {
         validate::redirect_url(i).map_err(|e| invalid(format!("--issuer: {e}")))?;
     }
+    let aad = master_key_check_aad(tenant_id);
     let tenant = match store.tenant(tenant_id).await? {
         Some(mut t) => {
-            if let Some(i) = issuer {
-                let wanted = crate::model::normalize_issuer(i);
-                if wanted != t.issuer {
+            let mut changed = false;
+            match &t.master_key_check {
+                Some(sealed) => {
+                    if master.decrypt_base64(sealed, &aad).ok().as_deref() != Some(MASTER_KEY_CHECK)
+                    {
+                        return Err(AdminError::WrongMasterKey);
+                    }
+                }
+                None => {
+                    t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                    changed = true;
+                }
+            }
+            let wanted = match issuer {
+                Some(i) => Some((crate::model::normalize_issuer(i), false)),
+                None if adopt_default_issuer && t.issuer_is_default => {
+                    Some((crate::model::normalize_issuer(default_issuer), true))
+                }
+                None => None,
+            };
+            if let Some((wanted, is_default)) = wanted {
+                if wanted != t.issuer || is_default != t.issuer_is_default {
                     tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
                     t.issuer = wanted;
-                    store.update_tenant(&t).await?;
+                    t.issuer_is_default = is_default;
+                    changed = true;
                 }
+            }
+            if changed {
+                store.update_tenant(&t).await?;
             }
             t
         }
         None => {
-            let t = Tenant::new(tenant_id, issuer.unwrap_or(default_issuer), now);
+            let mut t = Tenant::new(tenant_id, issuer.unwrap_or(default_issuer), now);
+            t.issuer_is_default = issuer.is_none();
+            t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
             match store.insert_tenant(&t).await {
-                // Another process created it first: use theirs.
-                Err(StoreError::Conflict(_)) => store
-                    .tenant(tenant_id)
-                    .await?
-                    .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?,
+                // Another process created it first: use theirs, if our key is theirs.
+                Err(StoreError::Conflict(_)) => {
+                    return Box::pin(ensure_tenant(
+                        store,
+                        master,
+                        clock,
+                        tenant_id,
+                        issuer,
+                        default_issuer,
+                        false,
+                    ))
+                    .await;
+                }
                 Err(e) => return Err(e.into()),
                 Ok(()) => t,
             }
@@ -203,6 +251,7 @@ fn apply_api_spec(rs: &mut ResourceServer, spec: &ApiSpec) -> AdminResult<()> {
     if let Some(b) = spec.enforce_policies {
         rs.enforce_policies = b;
     }
+    rs.token_lifetime_for_web = rs.token_lifetime_for_web.min(rs.token_lifetime);
     Ok(())
 }
 
@@ -254,9 +303,6 @@ pub async fn create_api(
         updated_at: now,
     };
     apply_api_spec(&mut rs, spec)?;
-    if rs.token_lifetime_for_web > rs.token_lifetime {
-        rs.token_lifetime_for_web = rs.token_lifetime;
-    }
     ensure_hs256_secret(&mut rs, master);
     ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
     store

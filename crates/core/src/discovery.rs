@@ -3,11 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{SigningAlg, Tenant};
+use crate::model::Tenant;
 
 /// `GET /.well-known/openid-configuration`.
 pub fn openid_configuration(tenant: &Tenant) -> Value {
-    let algs: Vec<&str> = SigningAlg::ASYMMETRIC.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": tenant.issuer,
         "authorization_endpoint": tenant.endpoint("authorize"),
@@ -22,7 +21,6 @@ pub fn openid_configuration(tenant: &Tenant) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "token_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [

@@ -74,10 +74,22 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// The description is cut down to RFC 6749 §5.2's characters (printable ASCII without `"`
+    /// and `\`), so client-supplied text echoed in it can break neither JSON, headers nor logs.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        let description = description
+            .into()
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                '\\' => '/',
+                ' '..='~' => c,
+                _ => '?',
+            })
+            .collect();
         Self {
             code,
-            description: description.into(),
+            description,
             cause: None,
         }
     }
@@ -139,6 +151,12 @@ mod tests {
         assert_eq!(ErrorCode::AccessDenied.http_status(), 403);
         assert_eq!(ErrorCode::UnsupportedGrantType.http_status(), 400);
         assert_eq!(ErrorCode::ServerError.http_status(), 500);
+    }
+
+    #[test]
+    fn descriptions_keep_to_the_rfc_6749_character_set() {
+        let e = OAuthError::invalid_request("bad \"x\" \\ caf\u{e9}\nline");
+        assert_eq!(e.description, "bad 'x' / caf??line");
     }
 
     #[test]

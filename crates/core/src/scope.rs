@@ -14,7 +14,7 @@ pub fn parse(scope: &str) -> Result<Vec<String>, String> {
     for tok in scope.split(' ').filter(|t| !t.is_empty()) {
         if !is_scope_token(tok) {
             return Err(format!(
-                "the scope '{}' has characters RFC 6749 §3.3 does not allow",
+                "the scope '{}' has characters RFC 6749 section 3.3 does not allow",
                 tok.escape_default()
             ));
         }

@@ -36,7 +36,9 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     settings.listen = addr;
-    let install = boot::open(&settings).await.map_err(|e| e.to_string())?;
+    let install = boot::open(&settings, true)
+        .await
+        .map_err(|e| e.to_string())?;
     let state = AppState::new(
         install.store.clone(),
         install.master.clone(),

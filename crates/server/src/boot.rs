@@ -41,12 +41,15 @@ pub enum BootError {
     Admin(#[from] AdminError),
 }
 
-pub async fn open(settings: &Settings) -> Result<Install, BootError> {
+/// `serving`: the server is starting (it may replace an issuer that was only a default).
+pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootError> {
     let dir = &settings.data_dir;
     create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
+    let db_exists = dir.join("tessera.db").exists();
     let master = Arc::new(load_master_key(
         settings.master_key.as_deref(),
         &dir.join("master.key"),
+        db_exists,
     )?);
     let sqlite = SqliteStore::open(&dir.join("tessera.db")).await?;
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
@@ -58,6 +61,7 @@ pub async fn open(settings: &Settings) -> Result<Install, BootError> {
         DEFAULT_TENANT,
         settings.issuer.as_deref(),
         &settings.default_issuer(),
+        serving,
     )
     .await?;
     Ok(Install {
@@ -81,8 +85,13 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-/// From the setting if given; else from the file, created (mode 0600, atomically) if missing.
-fn load_master_key(configured: Option<&str>, file: &Path) -> Result<MasterKey, BootError> {
+/// From the setting if given; else from the file, created (mode 0600, atomically) if missing
+/// and the database is new. An existing database without its key is an error, never a new key.
+fn load_master_key(
+    configured: Option<&str>,
+    file: &Path,
+    db_exists: bool,
+) -> Result<MasterKey, BootError> {
     if let Some(b64) = configured {
         return MasterKey::from_base64(b64)
             .map_err(|e| BootError::MasterKey(format!("TESSERA_MASTER_KEY: {e}")));
@@ -96,6 +105,12 @@ fn load_master_key(configured: Option<&str>, file: &Path) -> Result<MasterKey, B
     if file.exists() {
         warn_if_readable_by_others(file);
         return read(file);
+    }
+    if db_exists {
+        return Err(BootError::MasterKey(format!(
+            "{} is missing but the database exists: set TESSERA_MASTER_KEY to the installation's key, or restore the file",
+            file.display()
+        )));
     }
     // Write a temporary file, then hard-link it into place: the link fails if another process
     // won the race, and nobody ever reads a half-written key.

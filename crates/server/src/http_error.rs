@@ -19,7 +19,7 @@ pub fn json_error(e: &OAuthError) -> Response {
             "request failed"
         );
     } else {
-        tracing::info!(error = e.code.as_str(), description = %e.description, cause = e.cause.as_deref().unwrap_or(""), "request refused");
+        tracing::info!(error = e.code.as_str(), description = %e.description, cause = ?e.cause, "request refused");
     }
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut resp = (

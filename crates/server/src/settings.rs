@@ -9,7 +9,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Settings {
     /// Where the SQLite database and the master key file live.
     pub data_dir: PathBuf,
@@ -21,6 +21,21 @@ pub struct Settings {
     pub master_key: Option<String>,
     /// How often (ms) a node checks the database for configuration changes.
     pub config_poll_ms: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("config_poll_ms", &self.config_poll_ms)
+            .finish()
+    }
 }
 
 impl Default for Settings {

@@ -37,30 +37,24 @@ pub(crate) async fn sqlite(pool: &SqlitePool) -> Result<i64, StoreError> {
         return Ok(current);
     }
     // BEGIN IMMEDIATE takes the write lock first, so two processes starting on a fresh database
-    // (a server and a CLI) migrate once, one after the other.
-    let mut conn = pool.acquire().await.map_err(err)?;
-    sqlx::raw_sql("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .map_err(err)?;
-    let result = async {
-        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations")
-            .fetch_one(&mut *conn)
-            .await?;
-        for (version, name, sql) in SQLITE.iter().filter(|(v, _, _)| *v > current) {
-            sqlx::raw_sql(sql).execute(&mut *conn).await?;
-            sqlx::query("INSERT INTO tessera_migrations (version, name, applied_at) VALUES (?, ?, strftime('%s','now'))")
-                .bind(version)
-                .bind(name)
-                .execute(&mut *conn)
-                .await?;
-            tracing::info!(version, name, "applied migration");
-        }
-        Ok::<(), sqlx::Error>(())
+    // (a server and a CLI) migrate once, one after the other. The transaction rolls back if
+    // anything fails or the future is dropped.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?;
+    for (version, name, sql) in SQLITE.iter().filter(|(v, _, _)| *v > current) {
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
+        sqlx::query("INSERT INTO tessera_migrations (version, name, applied_at) VALUES (?, ?, strftime('%s','now'))")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tracing::info!(version, name, "applied migration");
     }
-    .await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    sqlx::raw_sql(end).execute(&mut *conn).await.map_err(err)?;
-    result.map_err(err)?;
+    tx.commit().await.map_err(err)?;
     Ok(SCHEMA_VERSION)
 }

@@ -28,6 +28,7 @@ async fn world() -> World {
         "default",
         None,
         "http://127.0.0.1:3000",
+        false,
     )
     .await
     .unwrap();
@@ -99,29 +100,37 @@ fn claims(jwt: &str) -> serde_json::Value {
 async fn first_start_makes_tenant_and_rs256_key_and_second_start_reuses_them() {
     let w = world().await;
     assert_eq!(w.tenant.issuer, "http://127.0.0.1:3000/");
-    let again = ensure_tenant(
-        &w.store,
-        &w.master,
-        &w.clock,
-        "default",
-        None,
-        "http://other/",
-    )
-    .await
-    .unwrap();
-    assert_eq!(again, w.tenant);
+    let again = |issuer: Option<&'static str>, default: &'static str, adopt: bool| {
+        ensure_tenant(
+            &w.store, &w.master, &w.clock, "default", issuer, default, adopt,
+        )
+    };
+    // A CLI command (adopt = false) keeps the stored issuer.
+    assert_eq!(again(None, "http://other/", false).await.unwrap(), w.tenant);
     assert_eq!(w.store.signing_keys("default").await.unwrap().len(), 1);
-    let moved = ensure_tenant(
-        &w.store,
-        &w.master,
-        &w.clock,
-        "default",
-        Some("https://id.example.com"),
-        "x",
-    )
-    .await
-    .unwrap();
+    // The server starting on another address adopts it while the issuer is only a default.
+    let adopted = again(None, "http://0.0.0.0:8080", true).await.unwrap();
+    assert_eq!(adopted.issuer, "http://0.0.0.0:8080/");
+    // An explicit issuer replaces it, and is no longer replaced by defaults.
+    let moved = again(Some("https://id.example.com"), "x", true)
+        .await
+        .unwrap();
     assert_eq!(moved.issuer, "https://id.example.com/");
+    let kept = again(None, "http://127.0.0.1:9/", true).await.unwrap();
+    assert_eq!(kept.issuer, "https://id.example.com/");
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_is_refused_before_it_seals_anything() {
+    let w = world().await;
+    let other = MasterKey::generate();
+    let e = ensure_tenant(&w.store, &other, &w.clock, "default", None, "x", false).await;
+    assert!(matches!(e, Err(AdminError::WrongMasterKey)), "{e:?}");
+    assert_eq!(
+        w.store.signing_keys("default").await.unwrap().len(),
+        1,
+        "no key sealed with the wrong master key"
+    );
 }
 
 #[tokio::test]

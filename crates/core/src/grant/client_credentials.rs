@@ -50,18 +50,25 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         .await?
         .ok_or_else(|| {
             OAuthError::access_denied(format!(
-                "Client is not authorized to access \"{}\". Create a client grant for it: \
+                "Client is not authorized to access '{}'. Create a client grant for it: \
                  tessera apps grant {} --audience {} --scopes ...",
                 api.identifier, client.client_id, api.identifier
             ))
         })?;
+    // A scope the API no longer defines is not granted any more.
+    let granted: Vec<String> = grant
+        .scope
+        .iter()
+        .filter(|s| api.has_scope(s))
+        .cloned()
+        .collect();
     let scopes = match req.get("scope") {
         Some(s) => {
             let requested =
                 scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
-            scope::intersect(&grant.scope, &requested)
+            scope::intersect(&granted, &requested)
         }
-        None => grant.scope.clone(),
+        None => granted,
     };
 
     // 4. Mint.

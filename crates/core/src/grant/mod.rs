@@ -50,7 +50,7 @@ impl TokenFormat {
 }
 
 /// RFC 6749 §5.1.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +65,16 @@ pub struct TokenResponse {
     pub format: TokenFormat,
     #[serde(skip)]
     pub grant_type: &'static str,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `POST /oauth/token`: dispatch on `grant_type`.

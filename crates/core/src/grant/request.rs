@@ -8,11 +8,26 @@ use crate::OAuthError;
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY: usize = 64 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TokenRequest {
     params: HashMap<String, String>,
     /// The raw `Authorization` header, if any.
     pub authorization: Option<String>,
+}
+
+/// Names only: values include client secrets and codes.
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("TokenRequest")
+            .field("params", &names)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl TokenRequest {

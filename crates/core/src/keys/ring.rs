@@ -69,15 +69,8 @@ impl KeyRing {
                 },
             );
         }
-        let mut published: Vec<&SigningKeyRecord> = records
-            .iter()
-            .filter(|r| match r.status {
-                KeyStatus::Current => true,
-                KeyStatus::Previous => {
-                    r.rotated_at.unwrap_or(r.created_at) + PUBLISH_AFTER_ROTATION > now
-                }
-            })
-            .collect();
+        let mut published: Vec<&SigningKeyRecord> =
+            records.iter().filter(|r| r.is_published(now)).collect();
         published.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
         let body: Vec<&str> = published.iter().map(|r| r.public_jwk.as_str()).collect();
         let jwks = format!("{{\"keys\":[{}]}}", body.join(","));

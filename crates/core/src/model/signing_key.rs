@@ -47,6 +47,20 @@ pub struct SigningKeyRecord {
     pub public_jwk: String,
 }
 
+impl SigningKeyRecord {
+    /// Is the key in the JWKS at `now`? Current keys are; a rotated-out key stays for
+    /// [`crate::keys::PUBLISH_AFTER_ROTATION`] so every token it signed can still be verified.
+    pub fn is_published(&self, now: i64) -> bool {
+        match self.status {
+            KeyStatus::Current => true,
+            KeyStatus::Previous => {
+                self.rotated_at.unwrap_or(self.created_at) + crate::keys::PUBLISH_AFTER_ROTATION
+                    > now
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for SigningKeyRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKeyRecord")

@@ -18,6 +18,13 @@ pub struct Tenant {
     #[serde(default = "default_id_token_lifetime")]
     pub id_token_lifetime: i64,
     pub created_at: i64,
+    /// The issuer was derived from the listen address, not configured: `serve` may replace it.
+    #[serde(default)]
+    pub issuer_is_default: bool,
+    /// A known value sealed with the master key, so a wrong master key is caught at start-up
+    /// instead of sealing new secrets that the rest of the installation cannot read.
+    #[serde(default)]
+    pub master_key_check: Option<String>,
 }
 
 fn default_id_token_lifetime() -> i64 {
@@ -32,6 +39,8 @@ impl Tenant {
             default_audience: None,
             id_token_lifetime: default_id_token_lifetime(),
             created_at: now,
+            issuer_is_default: false,
+            master_key_check: None,
         }
     }
 

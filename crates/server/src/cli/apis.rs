@@ -10,7 +10,7 @@ use tessera_core::{
 use super::{CliError, CliResult, output::Out, split_list};
 use crate::boot::Install;
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum ApisCmd {
     /// Register an API: its identifier is the `audience` that gets JWT access tokens
     Create(ApiArgs),
@@ -28,7 +28,7 @@ pub enum ApisCmd {
     Delete { id: String },
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ApiArgs {
     #[arg(long)]
     name: Option<String>,

@@ -11,7 +11,7 @@ use tessera_core::{
 use super::{CliError, CliResult, output::Out, split_list};
 use crate::boot::Install;
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum AppsCmd {
     /// Create an application; a confidential one's client_secret is printed once
     Create(AppArgs),
@@ -49,7 +49,7 @@ pub enum AppsCmd {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AppArgs {
     #[arg(long)]
     name: Option<String>,

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tessera_core::{
-    keys::{PUBLISH_AFTER_ROTATION, rotate_key},
+    keys::rotate_key,
     model::{KeyStatus, SigningAlg, SigningKeyRecord},
     time::rfc3339,
 };
@@ -12,7 +12,7 @@ use tessera_core::{
 use super::{CliError, CliResult, output::Out};
 use crate::boot::Install;
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum KeysCmd {
     /// List signing keys
     List,
@@ -25,10 +25,7 @@ pub enum KeysCmd {
 }
 
 fn view(k: &SigningKeyRecord, now: i64) -> Value {
-    let published = match k.status {
-        KeyStatus::Current => true,
-        KeyStatus::Previous => k.rotated_at.unwrap_or(k.created_at) + PUBLISH_AFTER_ROTATION > now,
-    };
+    let published = k.is_published(now);
     json!({
         "kid": k.kid,
         "alg": k.alg.as_str(),

@@ -19,7 +19,7 @@ use crate::{
     settings::{Overrides, Settings},
 };
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "tessera",
     version,
@@ -39,7 +39,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Run the server
     Serve {
@@ -106,7 +106,9 @@ impl From<AdminError> for CliError {
             AdminError::Invalid(_) | AdminError::NotFound(_) | AdminError::Conflict(_) => {
                 Self::usage(e.to_string())
             }
-            AdminError::Store(_) | AdminError::Keys(_) => Self::failure(e.to_string()),
+            AdminError::Store(_) | AdminError::Keys(_) | AdminError::WrongMasterKey => {
+                Self::failure(e.to_string())
+            }
         }
     }
 }
@@ -133,7 +135,7 @@ pub async fn run(cli: Cli) -> CliResult {
     if let Command::Serve { .. } = &cli.command {
         return crate::app::serve(settings).await.map_err(CliError::failure);
     }
-    let install = boot::open(&settings)
+    let install = boot::open(&settings, false)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
     let out = output::Out { json: cli.json };

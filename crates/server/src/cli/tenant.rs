@@ -6,7 +6,7 @@ use tessera_core::admin;
 use super::{CliResult, output::Out};
 use crate::boot::Install;
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum TenantCmd {
     /// Show the tenant's settings
     Show,

@@ -12,7 +12,7 @@ use tessera_core::{
 use super::{CliError, CliResult, output::Out};
 use crate::boot::Install;
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum UsersCmd {
     /// Create a user
     Create(UserArgs),
@@ -34,7 +34,7 @@ pub enum UsersCmd {
     Unblock { user: String },
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct UserArgs {
     #[arg(long)]
     email: Option<String>,

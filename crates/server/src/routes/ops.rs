@@ -40,7 +40,17 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // A fixed set: any other method name would mint a new series per request.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "other",
+    };
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("tessera_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);

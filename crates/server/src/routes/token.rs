@@ -5,7 +5,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::State,
+    extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -16,7 +16,25 @@ use tessera_core::{
 
 use crate::{http_error::json_error, state::AppState};
 
-pub async fn token(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            // Too large (413) or unreadable: still an RFC 6749 JSON error.
+            let e = OAuthError::invalid_request(format!(
+                "The request body could not be read (at most {} bytes).",
+                grant::MAX_BODY
+            ))
+            .with_cause(&rejection);
+            let mut resp = json_error(&e);
+            *resp.status_mut() = rejection.status();
+            return resp;
+        }
+    };
     let req = match parse(&headers, &body) {
         Ok(r) => r,
         Err(e) => return json_error(&e),

@@ -370,3 +370,51 @@ async fn a_tenant_default_audience_set_by_the_cli_is_used_within_a_second() {
         ""
     );
 }
+
+#[tokio::test]
+async fn a_wrong_or_missing_master_key_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let jwks_before = app.jwks().await;
+    let wrong = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data-dir")
+        .arg(app.dir.path())
+        .args([
+            "apis",
+            "create",
+            "--name",
+            "x",
+            "--identifier",
+            "urn:x",
+            "--signing-alg",
+            "ES256",
+        ])
+        .env(
+            "TESSERA_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .env("TESSERA_LOG", "error")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("master key does not match"), "{stderr}");
+    assert_eq!(app.cli_json(&["apis", "list"]).as_array().unwrap().len(), 0);
+
+    // Without master.key beside an existing database, no new key is invented.
+    let key_file = app.dir.path().join("master.key");
+    let saved = std::fs::read(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let missing = app.cli(&["apis", "list"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("master.key is missing"), "{stderr}");
+    assert!(!key_file.exists());
+    std::fs::write(&key_file, saved).unwrap();
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.jwks().await,
+        jwks_before,
+        "the running server is unaffected"
+    );
+}

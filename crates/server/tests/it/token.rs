@@ -369,5 +369,17 @@ async fn every_error_has_its_code_and_status() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 413);
+    expect_error(r, 413, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn a_scope_the_api_no_longer_defines_is_no_longer_granted() {
+    let app = spawn_app().await;
+    app.api(API, &[]);
+    let (id, secret) = app.granted_m2m(API, "read:x,write:x");
+    app.cli_json(&["apis", "update", API, "--scopes", "read:x"]);
+    let body = app.cc_token(&id, &secret, API).await;
+    assert_eq!(body["scope"], "read:x");
+    let (_, claims) = verify(&app, body["access_token"].as_str().unwrap(), API).await;
+    assert_eq!(claims["scope"], "read:x");
 }
