@@ -98,13 +98,13 @@ pub async fn ensure_tenant(
                 }
                 None => None,
             };
-            if let Some((wanted, is_default)) = wanted {
-                if wanted != t.issuer || is_default != t.issuer_is_default {
-                    tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
-                    t.issuer = wanted;
-                    t.issuer_is_default = is_default;
-                    changed = true;
-                }
+            if let Some((wanted, is_default)) = wanted
+                && (wanted != t.issuer || is_default != t.issuer_is_default)
+            {
+                tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
+                t.issuer = wanted;
+                t.issuer_is_default = is_default;
+                changed = true;
             }
             if changed {
                 store.update_tenant(&t).await?;
