@@ -7,7 +7,7 @@ benchmark (the Python client is the bottleneck); bench/run will be.
 
     cargo build --release -p tessera && python3 bench/startup_rss.py
 """
-import json, os, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import json, os, shutil, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 import concurrent.futures as cf
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "target", "release", "tessera")
@@ -56,3 +56,4 @@ with cf.ThreadPoolExecutor(8) as ex:
     codes = list(ex.map(one, range(2000)))
 print(f"tokens={len(codes)} all_200={all(c == 200 for c in codes)} peak_rss_mib={rss_kib(p.pid, 'VmHWM') / 1024:.1f}")
 p.terminate(); p.wait()
+shutil.rmtree(data, ignore_errors=True)

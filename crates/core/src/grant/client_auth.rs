@@ -6,13 +6,19 @@
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::{Ctx, TokenRequest};
-use crate::{OAuthError, model::Client, secret::Secret};
+use crate::{
+    OAuthError,
+    model::{AuthMethod, Client},
+    secret::Secret,
+};
 
 /// What the request presented.
 #[derive(Debug)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Option<Secret>,
+    /// The method the request used.
+    pub method: AuthMethod,
 }
 
 /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))`.
@@ -87,11 +93,17 @@ impl ClientCredentials {
                 Ok(Self {
                     client_id: id,
                     secret: Some(secret),
+                    method: AuthMethod::ClientSecretBasic,
                 })
             }
             None => Ok(Self {
                 client_id: req.require("client_id")?.to_owned(),
                 secret: post_secret.map(Secret::new),
+                method: if post_secret.is_some() {
+                    AuthMethod::ClientSecretPost
+                } else {
+                    AuthMethod::None
+                },
             }),
         }
     }
@@ -113,7 +125,27 @@ pub async fn authenticate_client(
         return Err(denied().with_cause(format!("no client {}", creds.client_id)));
     };
     match (&client.client_secret_hash, &creds.secret) {
-        (Some(hash), Some(secret)) if hash.matches(secret.expose()) => Ok(client),
+        // RFC 6749 §2.3 / OIDC Core §9: the client uses the method it registered. Said only once
+        // the secret is proven, so it tells a stranger nothing.
+        (Some(hash), Some(secret)) if hash.matches(secret.expose()) => {
+            let registered = client.token_endpoint_auth_method;
+            if creds.method != registered {
+                return Err(OAuthError::invalid_client(format!(
+                    "This application authenticates with {} ({}), not {}. Send the secret that way, \
+                     or change it with `tessera apps update {} --auth-method {}`.",
+                    registered.as_str(),
+                    if registered == AuthMethod::ClientSecretBasic {
+                        "the Authorization header"
+                    } else {
+                        "client_secret in the body"
+                    },
+                    creds.method.as_str(),
+                    client.client_id,
+                    creds.method.as_str(),
+                )));
+            }
+            Ok(client)
+        }
         (Some(_), Some(_)) => Err(denied().with_cause("wrong client secret")),
         (Some(_), None) => Err(OAuthError::invalid_client(
             "Client authentication is required: send client_secret, or Basic credentials.",

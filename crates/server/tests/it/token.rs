@@ -185,23 +185,62 @@ async fn json_body_basic_auth_and_scope_intersection() {
         "requested scopes are intersected with the grant"
     );
 
-    // client_secret_basic with a form body.
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    let r = app
-        .http
-        .post(app.url("oauth/token"))
-        .header("authorization", format!("Basic {basic}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "grant_type=client_credentials&audience={}",
-            urlencode(API)
-        ))
-        .send()
-        .await
-        .unwrap();
+    // client_secret_basic with a form body, for an app registered for it.
+    let basic_app = app.cli_json(&[
+        "apps",
+        "create",
+        "--name",
+        "basic",
+        "--type",
+        "m2m",
+        "--auth-method",
+        "client_secret_basic",
+    ]);
+    let (bid, bsecret) = (
+        basic_app["client_id"].as_str().unwrap(),
+        basic_app["client_secret"].as_str().unwrap(),
+    );
+    app.cli_json(&[
+        "apps",
+        "grant",
+        bid,
+        "--audience",
+        API,
+        "--scopes",
+        "read:x",
+    ]);
+    let send_basic = |cid: &str, sec: &str| {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{cid}:{sec}"));
+        app.http
+            .post(app.url("oauth/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=client_credentials&audience={}",
+                urlencode(API)
+            ))
+            .send()
+    };
+    let r = send_basic(bid, bsecret).await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     verify(&app, body["access_token"].as_str().unwrap(), API).await;
+
+    // Each app must use the method it registered, even with the right secret.
+    let (_, d) = expect_error(
+        send_basic(&id, &secret).await.unwrap(),
+        401,
+        "invalid_client",
+    )
+    .await;
+    assert!(d.contains("client_secret_post"), "{d}");
+    let (_, d) = expect_error(
+        app.cc_request(bid, bsecret, API).await,
+        401,
+        "invalid_client",
+    )
+    .await;
+    assert!(d.contains("client_secret_basic"), "{d}");
 }
 
 fn urlencode(s: &str) -> String {
