@@ -1,0 +1,343 @@
+//! Validation of an authorization request (RFC 6749 §4.1.1, §4.2.1; OpenID Connect Core §3;
+//! OAuth 2.0 Multiple Response Type Encoding Practices; RFC 7636 PKCE). Until the client and
+//! its `redirect_uri` are proven, errors are shown on a page and never redirected (RFC 6749
+//! §4.1.2.1); after that they go back to the client.
+
+use std::collections::HashMap;
+
+use crate::{
+    ErrorCode, OAuthError, Store,
+    grant::client_credentials::service_not_found,
+    model::{Client, GrantType, ResourceServer, Tenant},
+    scope,
+};
+
+/// Which of `code`, `token`, `id_token` the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseType {
+    pub code: bool,
+    pub token: bool,
+    pub id_token: bool,
+}
+
+impl ResponseType {
+    /// Any non-empty, repeat-free combination of the three, in any order.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut rt = Self {
+            code: false,
+            token: false,
+            id_token: false,
+        };
+        for part in s.split(' ').filter(|p| !p.is_empty()) {
+            let slot = match part {
+                "code" => &mut rt.code,
+                "token" => &mut rt.token,
+                "id_token" => &mut rt.id_token,
+                _ => return None,
+            };
+            if *slot {
+                return None;
+            }
+            *slot = true;
+        }
+        (rt.code || rt.token || rt.id_token).then_some(rt)
+    }
+
+    /// Does a token travel through the browser (implicit or hybrid)?
+    pub fn front_channel_tokens(self) -> bool {
+        self.token || self.id_token
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+
+    /// `query` for `code` alone, `fragment` for anything that carries a token.
+    pub fn default_for(rt: ResponseType) -> Self {
+        if rt.front_channel_tokens() {
+            Self::Fragment
+        } else {
+            Self::Query
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    None,
+    Login,
+    Consent,
+}
+
+/// A validated request, ready for the login step.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// The API named by `audience` (or the tenant default); `None` means an opaque token.
+    pub api: Option<ResourceServer>,
+    pub prompt: Vec<Prompt>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// RFC 7636 S256 challenge.
+    pub code_challenge: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthorizeError {
+    /// The client or redirect URI is not proven: render an error page, never redirect.
+    Page(OAuthError),
+    /// Send the error back to the client's redirect URI.
+    Redirect {
+        redirect_uri: String,
+        mode: ResponseMode,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+/// The legacy hosted-page link (`/login?client=…&protocol=oauth2&…`) as `/authorize` parameters.
+pub fn from_legacy_login(mut params: HashMap<String, String>) -> HashMap<String, String> {
+    if let Some(client) = params.remove("client") {
+        params.entry("client_id".into()).or_insert(client);
+    }
+    params.remove("protocol");
+    params
+}
+
+fn get<'a>(p: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    p.get(k).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// Validates the parameters, in the order that decides where an error may go.
+pub async fn validate(
+    store: &dyn Store,
+    tenant: &Tenant,
+    p: &HashMap<String, String>,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let page = |e: OAuthError| AuthorizeError::Page(e);
+
+    // 1. The client and its redirect URI (exact string match against the callbacks).
+    let client_id = get(p, "client_id").ok_or_else(|| {
+        page(OAuthError::invalid_request(
+            "Missing required parameter: client_id",
+        ))
+    })?;
+    let client = store
+        .client(&tenant.id, client_id)
+        .await
+        .map_err(|e| page(e.into()))?
+        .ok_or_else(|| {
+            page(OAuthError::invalid_request(
+                "Unknown client: no application has this client_id.",
+            ))
+        })?;
+    let redirect_uri = match get(p, "redirect_uri") {
+        Some(r) if client.callbacks.iter().any(|c| c == r) => r.to_owned(),
+        Some(_) => {
+            return Err(page(OAuthError::invalid_request(
+                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly).",
+            )));
+        }
+        None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
+        None => {
+            return Err(page(OAuthError::invalid_request(
+                "Missing required parameter: redirect_uri",
+            )));
+        }
+    };
+
+    // From here on, errors go back to the client.
+    let state = get(p, "state").map(str::to_owned);
+    let requested_mode = get(p, "response_mode").map(|m| (m, ResponseMode::parse(m)));
+    let redirect = |mode: ResponseMode, error: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        mode,
+        state: state.clone(),
+        error,
+    };
+    let fallback_mode = requested_mode
+        .and_then(|(_, m)| m)
+        .unwrap_or(ResponseMode::Query);
+
+    // 2. What is asked for, and how it comes back.
+    let rt_param = get(p, "response_type").ok_or_else(|| {
+        redirect(
+            fallback_mode,
+            OAuthError::invalid_request("Missing required parameter: response_type"),
+        )
+    })?;
+    let response_type = ResponseType::parse(rt_param).ok_or_else(|| {
+        redirect(
+            fallback_mode,
+            OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                format!("Unsupported response_type: {rt_param}"),
+            ),
+        )
+    })?;
+    let default_mode = ResponseMode::default_for(response_type);
+    let response_mode = match requested_mode {
+        None => default_mode,
+        Some((m, None)) => {
+            return Err(redirect(
+                default_mode,
+                OAuthError::invalid_request(format!("Unsupported response_mode: {m}")),
+            ));
+        }
+        Some((_, Some(ResponseMode::Query))) if response_type.front_channel_tokens() => {
+            return Err(redirect(
+                default_mode,
+                OAuthError::invalid_request(
+                    "response_mode=query cannot carry tokens; use fragment or form_post.",
+                ),
+            ));
+        }
+        Some((_, Some(m))) => m,
+    };
+    let fail = |e: OAuthError| redirect(response_mode, e);
+
+    // 3. The client may use this flow.
+    let needs = if response_type.front_channel_tokens() {
+        GrantType::Implicit
+    } else {
+        GrantType::AuthorizationCode
+    };
+    if !client.allows_grant(needs)
+        || (response_type.code && !client.allows_grant(GrantType::AuthorizationCode))
+    {
+        return Err(fail(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!(
+                "The application is not allowed the grant type '{}'.",
+                needs.as_str()
+            ),
+        )));
+    }
+
+    // 4. Scopes, nonce.
+    let scopes = scope::parse(get(p, "scope").unwrap_or(""))
+        .map_err(|e| fail(OAuthError::new(ErrorCode::InvalidScope, e)))?;
+    let openid = scopes.iter().any(|s| s == "openid");
+    if response_type.id_token && !openid {
+        return Err(fail(OAuthError::invalid_request(
+            "response_type id_token needs the openid scope.",
+        )));
+    }
+    let nonce = get(p, "nonce").map(str::to_owned);
+    if response_type.id_token && nonce.is_none() {
+        return Err(fail(OAuthError::invalid_request(
+            "Missing required parameter: nonce (required when an ID token comes from the authorization endpoint).",
+        )));
+    }
+
+    // 5. PKCE (RFC 7636 §4.3): S256 only; public clients must use it for codes (RFC 9700 §2.1.1).
+    let code_challenge = match (get(p, "code_challenge"), get(p, "code_challenge_method")) {
+        (None, Some(_)) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method without code_challenge.",
+            )));
+        }
+        (None, None) => None,
+        (Some(c), method) => {
+            if method != Some("S256") {
+                return Err(fail(OAuthError::invalid_request(
+                    "Only code_challenge_method=S256 is accepted (plain, or no method, is not).",
+                )));
+            }
+            let well_formed = (43..=128).contains(&c.len())
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            if !well_formed {
+                return Err(fail(OAuthError::invalid_request(
+                    "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
+                )));
+            }
+            Some(c.to_owned())
+        }
+    };
+    if response_type.code && client.app_type.is_public() && code_challenge.is_none() {
+        return Err(fail(OAuthError::invalid_request(
+            "Public applications must use PKCE: send code_challenge with S256.",
+        )));
+    }
+
+    // 6. prompt, max_age.
+    let mut prompt = Vec::new();
+    for v in get(p, "prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        match v {
+            "none" => prompt.push(Prompt::None),
+            "login" => prompt.push(Prompt::Login),
+            "consent" => prompt.push(Prompt::Consent),
+            _ => {} // select_account and unknown values are ignored.
+        }
+    }
+    if prompt.contains(&Prompt::None) && prompt.len() > 1 {
+        return Err(fail(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values.",
+        )));
+    }
+    let max_age = match get(p, "max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            fail(OAuthError::invalid_request(
+                "max_age must be a non-negative number of seconds.",
+            ))
+        })?),
+    };
+
+    // 7. The audience: none or the userinfo audience means an opaque token; otherwise an API.
+    let audience = get(p, "audience").or(tenant.default_audience.as_deref());
+    let api = match audience {
+        None => None,
+        Some(a) if a == tenant.userinfo_audience() => None,
+        Some(a) => Some(
+            store
+                .resource_server_by_identifier(&tenant.id, a)
+                .await
+                .map_err(|e| fail(e.into()))?
+                .ok_or_else(|| fail(service_not_found(a)))?,
+        ),
+    };
+
+    Ok(AuthorizeRequest {
+        client,
+        redirect_uri,
+        response_type,
+        response_mode,
+        scopes,
+        state,
+        nonce,
+        api,
+        prompt,
+        max_age,
+        login_hint: get(p, "login_hint").map(str::to_owned),
+        code_challenge,
+    })
+}
+
+#[cfg(test)]
+mod tests;
