@@ -339,5 +339,83 @@ pub async fn validate(
     })
 }
 
+/// How the authorization response reaches the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A 302/303 to this URL.
+    Redirect(String),
+    /// An auto-submitting HTML form posting `fields` to `action` (OAuth 2.0 Form Post Response Mode).
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// Encodes response parameters for `mode`, adding `iss` (RFC 9207 §2). A query already in the
+/// redirect URI is kept (RFC 6749 §3.1.2); the fragment replaces any fragment.
+pub fn deliver(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+    issuer: &str,
+) -> Delivery {
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    all.push(("iss".into(), issuer.to_owned()));
+    match mode {
+        ResponseMode::FormPost => Delivery::FormPost {
+            action: redirect_uri.to_owned(),
+            fields: all,
+        },
+        ResponseMode::Query | ResponseMode::Fragment => {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&all)
+                .finish();
+            let (base, _) = redirect_uri.split_once('#').unwrap_or((redirect_uri, ""));
+            let url = if mode == ResponseMode::Fragment {
+                format!("{base}#{encoded}")
+            } else if base.contains('?') {
+                format!("{base}&{encoded}")
+            } else {
+                format!("{base}?{encoded}")
+            };
+            Delivery::Redirect(url)
+        }
+    }
+}
+
+impl AuthorizeError {
+    /// The error as the client receives it: `error`, `error_description`, `state`, `iss` back to
+    /// the proven redirect URI, or `None` for an error that must be shown as a page.
+    pub fn delivery(&self, issuer: &str) -> Option<Delivery> {
+        match self {
+            Self::Page(_) => None,
+            Self::Redirect {
+                redirect_uri,
+                mode,
+                state,
+                error,
+            } => {
+                let mut params = vec![
+                    ("error", error.code.as_str()),
+                    ("error_description", error.description.as_str()),
+                ];
+                if let Some(s) = state {
+                    params.push(("state", s.as_str()));
+                }
+                Some(deliver(redirect_uri, *mode, &params, issuer))
+            }
+        }
+    }
+
+    pub fn error(&self) -> &OAuthError {
+        match self {
+            Self::Page(e) | Self::Redirect { error: e, .. } => e,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -367,3 +367,75 @@ fn the_legacy_login_link_maps_onto_authorize() {
     assert!(!m.contains_key("client") && !m.contains_key("protocol"));
     assert_eq!(m.get("scope").map(String::as_str), Some("email profile"));
 }
+
+#[test]
+fn responses_are_encoded_for_each_mode_with_iss() {
+    let iss = "https://id.example.com/";
+    let p = [("code", "abc"), ("state", "a b&c")];
+    assert_eq!(
+        deliver("https://app/cb", ResponseMode::Query, &p, iss),
+        Delivery::Redirect(
+            "https://app/cb?code=abc&state=a+b%26c&iss=https%3A%2F%2Fid.example.com%2F".into()
+        )
+    );
+    assert_eq!(
+        deliver("https://app/cb?tenant=1", ResponseMode::Query, &p, iss),
+        Delivery::Redirect(
+            "https://app/cb?tenant=1&code=abc&state=a+b%26c&iss=https%3A%2F%2Fid.example.com%2F"
+                .into()
+        )
+    );
+    assert_eq!(
+        deliver(
+            "https://app/cb",
+            ResponseMode::Fragment,
+            &[("access_token", "t")],
+            iss
+        ),
+        Delivery::Redirect(
+            "https://app/cb#access_token=t&iss=https%3A%2F%2Fid.example.com%2F".into()
+        )
+    );
+    match deliver("https://app/cb", ResponseMode::FormPost, &p, iss) {
+        Delivery::FormPost { action, fields } => {
+            assert_eq!(action, "https://app/cb");
+            assert_eq!(
+                fields.last().unwrap(),
+                &("iss".to_string(), iss.to_string())
+            );
+            assert_eq!(fields[1], ("state".to_string(), "a b&c".to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn errors_are_delivered_to_proven_redirects_only() {
+    let w = world().await;
+    let r = w
+        .run(&[
+            ("client_id", &w.web),
+            ("redirect_uri", CB),
+            ("response_type", "magic"),
+            ("state", "s"),
+        ])
+        .await;
+    let Err(e) = r else {
+        panic!("expected an error")
+    };
+    match e.delivery("https://id.example.com/") {
+        Some(Delivery::Redirect(url)) => {
+            assert!(
+                url.starts_with(&format!(
+                    "{CB}?error=unsupported_response_type&error_description="
+                )),
+                "{url}"
+            );
+            assert!(url.contains("&state=s&iss="), "{url}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let page = w.run(&[("client_id", "ghost")]).await.unwrap_err();
+    assert!(page.delivery("https://id.example.com/").is_none());
+    assert_eq!(page.error().code, ErrorCode::InvalidRequest);
+}
