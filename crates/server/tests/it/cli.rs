@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::support::*;
 
 #[tokio::test]
@@ -13,20 +11,8 @@ async fn a_cli_change_is_served_by_the_running_server_within_a_second() {
     // Everything below is created after the server started.
     app.api("urn:late", &["--token-lifetime", "120"]);
     let (id, secret) = app.granted_m2m("urn:late", "read:x");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    loop {
-        let r = app.cc_request(&id, &secret, "urn:late").await;
-        if r.status() == 200 {
-            let body: Value = r.json().await.unwrap();
-            assert_eq!(body["expires_in"], 120);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not served within a second"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let body = ok_within_a_second(|| app.cc_request(&id, &secret, "urn:late")).await;
+    assert_eq!(body["expires_in"], 120);
     // An update, and a secret rotation, take effect too.
     app.cli_json(&["apis", "update", "urn:late", "--token-lifetime", "60"]);
     let rotated = app.cli_json(&["apps", "rotate-secret", &id]);
@@ -344,18 +330,7 @@ async fn a_tenant_default_audience_set_by_the_cli_is_used_within_a_second() {
 
     let t = app.cli_json(&["tenant", "update", "--default-audience", "urn:default"]);
     assert_eq!(t["default_audience"], "urn:default");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    let body: Value = loop {
-        let r = app.token_form(&without_audience).await;
-        if r.status() == 200 {
-            break r.json().await.unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "default audience not served within a second"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let body = ok_within_a_second(|| app.token_form(&without_audience)).await;
     let (_, claims) = verify(&app, body["access_token"].as_str().unwrap(), "urn:default").await;
     assert_eq!(claims["aud"], "urn:default");
 

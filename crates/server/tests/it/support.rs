@@ -173,6 +173,28 @@ impl TestApp {
     }
 }
 
+/// Repeats a request until it answers 200, failing if that takes more than one second (the
+/// promise for CLI changes reaching a running server). Returns the JSON body.
+pub async fn ok_within_a_second<F, Fut>(mut attempt: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let r = attempt().await;
+        if r.status() == 200 {
+            return r.json().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not served within a second: last status {}",
+            r.status()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Verifies a JWT with the key its `kid` names in the app's JWKS (independent of Tessera's
 /// code), checking signature, `iss`, `aud` and `exp`. Returns (header, claims).
 pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
