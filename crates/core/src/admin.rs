@@ -363,11 +363,7 @@ pub async fn update_api(
 
 /// The HS256 secret of an API, decrypted (it is a shared key the API needs to verify tokens).
 pub fn api_signing_secret(master: &MasterKey, rs: &ResourceServer) -> Option<String> {
-    let sealed = rs.signing_secret_enc.as_deref()?;
-    let plain = master
-        .decrypt_base64(sealed, &hs256_aad(&rs.tenant_id, &rs.identifier))
-        .ok()?;
-    String::from_utf8(plain).ok()
+    String::from_utf8(crate::grant::hs256_secret(master, rs).ok()?).ok()
 }
 
 // ---------------------------------------------------------------- applications

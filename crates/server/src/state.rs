@@ -83,11 +83,11 @@ impl AppState {
             .clone()
     }
 
-    /// Reloads if the stored config version differs from the cached one.
-    pub async fn refresh(&self) -> Result<bool, LoadError> {
+    /// Reloads if the stored config version differs from the cached one, or always with `force`.
+    pub async fn refresh(&self, force: bool) -> Result<bool, LoadError> {
         let current = self.snapshot();
         let version = self.store.config_version(&current.tenant.id).await?;
-        if version == current.version {
+        if version == current.version && !force {
             return Ok(false);
         }
         let snap = load_snapshot(
@@ -97,10 +97,12 @@ impl AppState {
             &current.tenant.id,
         )
         .await?;
-        tracing::info!(
-            version = snap.version,
-            "configuration changed; reloaded tenant and keys"
-        );
+        if version != current.version {
+            tracing::info!(
+                version = snap.version,
+                "configuration changed; reloaded tenant and keys"
+            );
+        }
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
         Ok(true)
     }
@@ -115,28 +117,11 @@ impl AppState {
             let mut last_full = tokio::time::Instant::now();
             loop {
                 tick.tick().await;
-                let result = if last_full.elapsed() > Duration::from_secs(3600) {
+                let force = last_full.elapsed() > Duration::from_secs(3600);
+                if force {
                     last_full = tokio::time::Instant::now();
-                    let snap = state.snapshot();
-                    let id = snap.tenant.id.clone();
-                    match load_snapshot(
-                        state.store.as_ref(),
-                        &state.master,
-                        state.clock.as_ref(),
-                        &id,
-                    )
-                    .await
-                    {
-                        Ok(s) => {
-                            *state.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
-                                Arc::new(s);
-                            Ok(true)
-                        }
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    state.refresh().await
-                };
+                }
+                let result = state.refresh(force).await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "configuration refresh failed; serving the cached configuration");
                 }

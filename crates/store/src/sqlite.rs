@@ -2,7 +2,7 @@
 //! a CLI process can write while the server runs), foreign keys on, a busy timeout instead of
 //! "database is locked" errors.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::{
@@ -29,14 +29,6 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true);
-        Self::with_options(opts).await
-    }
-
-    /// From a `sqlite://PATH` URL.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("bad SQLite URL {url}: {e}")))?
             .create_if_missing(true);
         Self::with_options(opts).await
     }

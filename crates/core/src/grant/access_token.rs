@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::{
     OAuthError,
-    keys::{Signer, sign_compact},
+    keys::{MasterKey, Signer, sign_compact},
     model::{ResourceServer, SigningAlg},
 };
 
@@ -70,16 +70,7 @@ pub fn mint_access_token(ctx: &Ctx<'_>, f: AccessTokenFacts<'_>) -> Result<Strin
     let typ = if rfc9068 { "at+jwt" } else { "JWT" };
     let signed = match f.api.signing_alg {
         SigningAlg::HS256 => {
-            let sealed = f.api.signing_secret_enc.as_deref().ok_or_else(|| {
-                OAuthError::server_error(format!(
-                    "HS256 API {} has no signing secret",
-                    f.api.identifier
-                ))
-            })?;
-            let secret = ctx
-                .master
-                .decrypt_base64(sealed, &hs256_aad(&f.api.tenant_id, &f.api.identifier))
-                .map_err(OAuthError::server_error)?;
+            let secret = hs256_secret(ctx.master, f.api).map_err(OAuthError::server_error)?;
             sign_compact(Signer::Hmac(&secret), typ, None, &claims)
         }
         alg => {
@@ -90,6 +81,17 @@ pub fn mint_access_token(ctx: &Ctx<'_>, f: AccessTokenFacts<'_>) -> Result<Strin
         }
     };
     signed.map_err(OAuthError::server_error)
+}
+
+/// An HS256 API's signing secret, decrypted.
+pub fn hs256_secret(master: &MasterKey, api: &ResourceServer) -> Result<Vec<u8>, String> {
+    let sealed = api
+        .signing_secret_enc
+        .as_deref()
+        .ok_or_else(|| format!("HS256 API {} has no signing secret", api.identifier))?;
+    master
+        .decrypt_base64(sealed, &hs256_aad(&api.tenant_id, &api.identifier))
+        .map_err(|e| format!("HS256 API {}: {e}", api.identifier))
 }
 
 /// The AAD that binds an HS256 API secret to its API.

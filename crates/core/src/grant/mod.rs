@@ -6,7 +6,9 @@ mod client_auth;
 pub mod client_credentials;
 mod request;
 
-pub use access_token::{AccessTokenClaims, AccessTokenFacts, hs256_aad, mint_access_token};
+pub use access_token::{
+    AccessTokenClaims, AccessTokenFacts, hs256_aad, hs256_secret, mint_access_token,
+};
 pub use client_auth::{ClientCredentials, authenticate_client, parse_basic_auth};
 pub use request::{MAX_BODY, TokenRequest};
 

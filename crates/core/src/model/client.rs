@@ -167,10 +167,6 @@ impl Client {
         self.grant_types.contains(&g)
     }
 
-    pub fn is_confidential(&self) -> bool {
-        self.client_secret_hash.is_some()
-    }
-
     /// The Management API shape. `client_secret` is added by the caller only at creation or
     /// rotation, the one time it exists in the clear.
     pub fn management_json(&self) -> Value {
