@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::model::{
-    Client, ClientGrant, KeyStatus, ResourceServer, SigningKeyRecord, Tenant, User,
+    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, SigningKeyRecord,
+    Tenant, User,
 };
 use crate::store::*;
 
@@ -18,6 +19,7 @@ struct Inner {
     grants: Vec<ClientGrant>,
     users: Vec<User>,
     keys: Vec<SigningKeyRecord>,
+    artifacts: Vec<Artifact>,
 }
 
 impl Inner {
@@ -366,5 +368,91 @@ impl KeyStore for MemoryStore {
             .filter(|k| k.tenant_id == tenant)
             .cloned()
             .collect())
+    }
+}
+
+fn same(a: &Artifact, tenant: &str, kind: ArtifactKind, id_hash: &str) -> bool {
+    a.tenant_id == tenant && a.kind == kind && a.id_hash == id_hash
+}
+
+#[async_trait]
+impl ArtifactStore for MemoryStore {
+    async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.artifacts
+            .iter()
+            .any(|x| same(x, &a.tenant_id, a.kind, &a.id_hash))
+        {
+            return Err(StoreError::Conflict(a.kind.as_str().to_owned()));
+        }
+        g.artifacts.push(a.clone());
+        Ok(())
+    }
+    async fn artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<Option<Artifact>> {
+        let g = self.lock();
+        Ok(g.artifacts
+            .iter()
+            .find(|a| same(a, tenant, kind, id_hash))
+            .cloned())
+    }
+    async fn consume_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Artifact>> {
+        let mut g = self.lock();
+        let found = g
+            .artifacts
+            .iter_mut()
+            .find(|a| same(a, tenant, kind, id_hash) && a.is_live(now));
+        Ok(found.map(|a| {
+            a.consumed_at = Some(now);
+            a.clone()
+        }))
+    }
+    async fn extend_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        let mut g = self.lock();
+        let found = g
+            .artifacts
+            .iter_mut()
+            .find(|a| same(a, tenant, kind, id_hash));
+        Ok(found.map(|a| a.expires_at = expires_at).is_some())
+    }
+    async fn delete_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<bool> {
+        let mut g = self.lock();
+        let before = g.artifacts.len();
+        g.artifacts.retain(|a| !same(a, tenant, kind, id_hash));
+        Ok(g.artifacts.len() != before)
+    }
+    async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let before = g.artifacts.len();
+        g.artifacts
+            .retain(|a| !(a.tenant_id == tenant && a.family == family));
+        Ok((before - g.artifacts.len()) as u64)
+    }
+    async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let n = g.artifacts.len();
+        g.artifacts.retain(|a| a.expires_at >= before);
+        Ok((n - g.artifacts.len()) as u64)
     }
 }

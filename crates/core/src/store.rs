@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 
-use crate::model::{Client, ClientGrant, ResourceServer, SigningKeyRecord, Tenant, User};
+use crate::model::{
+    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, SigningKeyRecord, Tenant, User,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,13 +98,68 @@ pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
+/// Login transactions, sessions, codes, opaque access tokens and refresh tokens: one narrow
+/// adapter for every short-lived grant artifact.
+#[async_trait]
+pub trait ArtifactStore: Send + Sync {
+    /// Fails with `Conflict` if an artifact of that kind already has this hash.
+    async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()>;
+    /// The artifact whether or not it is consumed or expired: callers decide what that means.
+    async fn artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<Option<Artifact>>;
+    /// Marks the artifact consumed at `now` if it is neither consumed nor expired, in one
+    /// conditional statement, and returns it to that one caller. Of any number of racing calls,
+    /// exactly one gets `Some`.
+    async fn consume_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Artifact>>;
+    /// Moves a live artifact's expiry (a session's idle window). `false` if it is gone.
+    async fn extend_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool>;
+    async fn delete_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes every artifact of a family (revocation of a grant or a session). The count.
+    async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64>;
+    /// Deletes, in every tenant, artifacts that expired before `before`. The count.
+    async fn purge_artifacts(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// Everything a node needs from storage.
 pub trait Store:
-    TenantStore + ClientStore + ResourceServerStore + ClientGrantStore + UserStore + KeyStore
+    TenantStore
+    + ClientStore
+    + ResourceServerStore
+    + ClientGrantStore
+    + UserStore
+    + KeyStore
+    + ArtifactStore
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + ClientStore + ResourceServerStore + ClientGrantStore + UserStore + KeyStore
+    T: TenantStore
+        + ClientStore
+        + ResourceServerStore
+        + ClientGrantStore
+        + UserStore
+        + KeyStore
+        + ArtifactStore
 {
 }

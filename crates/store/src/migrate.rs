@@ -5,13 +5,20 @@ use sqlx::SqlitePool;
 use tessera_core::StoreError;
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-pub(crate) const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "artifacts",
+        include_str!("../migrations/sqlite/0002_artifacts.sql"),
+    ),
+];
 
 /// Applies the migrations this database has not seen, each in its own transaction. A database
 /// newer than this binary is refused rather than touched.

@@ -12,7 +12,8 @@ use sqlx::{
 use tessera_core::{
     StoreError,
     model::{
-        Client, ClientGrant, KeyStatus, ResourceServer, SigningAlg, SigningKeyRecord, Tenant, User,
+        Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, SigningAlg,
+        SigningKeyRecord, Tenant, User,
     },
     store::*,
 };
@@ -374,5 +375,138 @@ impl KeyStore for SqliteStore {
                 })
             })
             .collect()
+    }
+}
+
+const ARTIFACT_COLUMNS: &str = "tenant_id, kind, id_hash, family, client_id, user_id, payload, created_at, expires_at, consumed_at";
+
+fn artifact_from_row(r: &sqlx::sqlite::SqliteRow) -> StoreResult<Artifact> {
+    let kind: String = r.get("kind");
+    let payload: String = r.get("payload");
+    Ok(Artifact {
+        tenant_id: r.get("tenant_id"),
+        kind: ArtifactKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("corrupt artifact kind {kind}")))?,
+        id_hash: r.get("id_hash"),
+        family: r.get("family"),
+        client_id: r.get("client_id"),
+        user_id: r.get("user_id"),
+        payload: decode("artifact", &payload)?,
+        created_at: r.get("created_at"),
+        expires_at: r.get("expires_at"),
+        consumed_at: r.get("consumed_at"),
+    })
+}
+
+#[async_trait]
+impl ArtifactStore for SqliteStore {
+    async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO artifacts ({ARTIFACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        sqlx::query(&sql)
+            .bind(&a.tenant_id)
+            .bind(a.kind.as_str())
+            .bind(&a.id_hash)
+            .bind(&a.family)
+            .bind(&a.client_id)
+            .bind(&a.user_id)
+            .bind(encode(&a.payload)?)
+            .bind(a.created_at)
+            .bind(a.expires_at)
+            .bind(a.consumed_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err(a.kind.as_str()))?;
+        Ok(())
+    }
+
+    async fn artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<Option<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts WHERE tenant_id = ? AND kind = ? AND id_hash = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(kind.as_str())
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err(kind.as_str()))?;
+        row.as_ref().map(artifact_from_row).transpose()
+    }
+
+    async fn consume_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Artifact>> {
+        let sql = format!(
+            "UPDATE artifacts SET consumed_at = ? WHERE tenant_id = ? AND kind = ? AND id_hash = ? \
+             AND consumed_at IS NULL AND expires_at > ? RETURNING {ARTIFACT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(tenant)
+            .bind(kind.as_str())
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err(kind.as_str()))?;
+        row.as_ref().map(artifact_from_row).transpose()
+    }
+
+    async fn extend_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE artifacts SET expires_at = ? WHERE tenant_id = ? AND kind = ? AND id_hash = ?",
+        )
+        .bind(expires_at)
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(id_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err(kind.as_str()))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_artifact(
+        &self,
+        tenant: &str,
+        kind: ArtifactKind,
+        id_hash: &str,
+    ) -> StoreResult<bool> {
+        let sql = "DELETE FROM artifacts WHERE tenant_id = ? AND kind = ? AND id_hash = ?";
+        Ok(self
+            .exec(kind.as_str(), sql, &[tenant, kind.as_str(), id_hash])
+            .await?
+            > 0)
+    }
+
+    async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
+        let sql = "DELETE FROM artifacts WHERE tenant_id = ? AND family = ?";
+        self.exec("artifact family", sql, &[tenant, family]).await
+    }
+
+    async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM artifacts WHERE expires_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err("artifact purge"))?;
+        Ok(r.rows_affected())
     }
 }

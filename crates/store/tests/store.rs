@@ -55,6 +55,8 @@ backends!(
     users_crud_and_unique_email,
     signing_keys_rotate_atomically,
     tenants_do_not_see_each_other,
+    artifacts_single_use_and_families,
+    artifacts_racing_consumers_get_one_success,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -448,4 +450,177 @@ async fn tenants_do_not_see_each_other(s: &dyn Store) {
     s.insert_user(&other).await.unwrap();
     assert!(!s.delete_client("t2", "c1").await.unwrap());
     assert!(s.client(T, "c1").await.unwrap().is_some());
+}
+
+fn artifact(kind: ArtifactKind, hash: &str, family: &str, expires_at: i64) -> Artifact {
+    Artifact {
+        tenant_id: T.into(),
+        kind,
+        id_hash: hash.into(),
+        family: family.into(),
+        client_id: Some("c1".into()),
+        user_id: Some("auth0|1".into()),
+        payload: json!({"scope": ["openid"], "nonce": "n-1"}),
+        created_at: 100,
+        expires_at,
+        consumed_at: None,
+    }
+}
+
+async fn artifacts_single_use_and_families(s: &dyn Store) {
+    let code = artifact(ArtifactKind::AuthorizationCode, "h1", "grant-a", 160);
+    s.insert_artifact(&code).await.unwrap();
+    assert!(matches!(
+        s.insert_artifact(&code).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The same hash under another kind or tenant is another artifact.
+    s.insert_artifact(&artifact(ArtifactKind::AccessToken, "h1", "grant-a", 500))
+        .await
+        .unwrap();
+    let mut other_tenant = artifact(ArtifactKind::AuthorizationCode, "h1", "grant-a", 160);
+    other_tenant.tenant_id = "t2".into();
+    s.insert_artifact(&other_tenant).await.unwrap();
+
+    assert_eq!(
+        s.artifact(T, ArtifactKind::AuthorizationCode, "h1")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&code)
+    );
+    // Expired: not consumable.
+    assert!(
+        s.consume_artifact(T, ArtifactKind::AuthorizationCode, "h1", 160)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let got = s
+        .consume_artifact(T, ArtifactKind::AuthorizationCode, "h1", 120)
+        .await
+        .unwrap()
+        .expect("first consumption");
+    assert_eq!(got.consumed_at, Some(120));
+    assert_eq!(got.payload, code.payload);
+    assert!(
+        s.consume_artifact(T, ArtifactKind::AuthorizationCode, "h1", 121)
+            .await
+            .unwrap()
+            .is_none(),
+        "second consumption"
+    );
+    // Still readable, marked consumed: that is how reuse is detected.
+    let seen = s
+        .artifact(T, ArtifactKind::AuthorizationCode, "h1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.consumed_at, Some(120));
+
+    // Extending, deleting, revoking a family, purging.
+    let session = artifact(ArtifactKind::Session, "s1", "sid-1", 1000);
+    s.insert_artifact(&session).await.unwrap();
+    assert!(
+        s.extend_artifact(T, ArtifactKind::Session, "s1", 2000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.artifact(T, ArtifactKind::Session, "s1")
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        2000
+    );
+    assert!(
+        !s.extend_artifact(T, ArtifactKind::Session, "nope", 2000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.delete_family(T, "grant-a").await.unwrap(), 2);
+    assert!(
+        s.artifact(T, ArtifactKind::AccessToken, "h1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.artifact("t2", ArtifactKind::AuthorizationCode, "h1")
+            .await
+            .unwrap()
+            .is_some(),
+        "other tenants' families are untouched"
+    );
+    assert!(
+        s.delete_artifact(T, ArtifactKind::Session, "s1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.delete_artifact(T, ArtifactKind::Session, "s1")
+            .await
+            .unwrap()
+    );
+    s.insert_artifact(&artifact(ArtifactKind::RefreshToken, "r1", "g", 300))
+        .await
+        .unwrap();
+    s.insert_artifact(&artifact(ArtifactKind::RefreshToken, "r2", "g", 900))
+        .await
+        .unwrap();
+    // t2's code expired at 160, r1 at 300.
+    assert_eq!(s.purge_artifacts(500).await.unwrap(), 2);
+    assert!(
+        s.artifact(T, ArtifactKind::RefreshToken, "r2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn artifacts_racing_consumers_get_one_success(s: &dyn Store) {
+    for i in 0..20 {
+        let hash = format!("race-{i}");
+        s.insert_artifact(&artifact(ArtifactKind::RefreshToken, &hash, "g", 10_000))
+            .await
+            .unwrap();
+        let attempts =
+            (0..8).map(|_| s.consume_artifact(T, ArtifactKind::RefreshToken, &hash, 200));
+        let results = futures_join_all(attempts).await;
+        let wins = results
+            .into_iter()
+            .filter(|r| r.as_ref().unwrap().is_some())
+            .count();
+        assert_eq!(wins, 1, "exactly one of 8 racing consumers wins");
+    }
+}
+
+/// Polls all futures concurrently (the SQL stores run them on separate pool connections).
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("polled to completion"))
+        .collect()
 }

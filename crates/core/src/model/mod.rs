@@ -2,6 +2,7 @@
 //! users and signing keys. Each object can render itself shaped like Auth0's Management API v2
 //! (`management_json`), which is what the CLI prints with `--json`.
 
+mod artifact;
 mod client;
 mod client_grant;
 mod resource_server;
@@ -9,6 +10,7 @@ mod signing_key;
 mod tenant;
 mod user;
 
+pub use artifact::{Artifact, ArtifactKind};
 pub use client::{AppType, AuthMethod, Client, GrantType};
 pub use client_grant::ClientGrant;
 pub use resource_server::{ResourceServer, ScopeDef, SigningAlg, TokenDialect};
