@@ -40,6 +40,35 @@ pub fn hash(password: &str) -> String {
         .to_string()
 }
 
+/// At most one hash per core at a time: a login flood queues here instead of exhausting memory
+/// (19 MiB per hash) or starving the async executor.
+fn pool() -> &'static tokio::sync::Semaphore {
+    static POOL: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// [`verify`] on the blocking thread pool, one hash per core at a time. `stored = None` (no such
+/// user) still spends one hash, so response times do not reveal which emails exist.
+pub async fn verify_pooled(stored: Option<String>, password: String) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let Ok(_permit) = pool().acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match stored {
+        Some(h) => verify(&h, &password),
+        None => {
+            let dummy = DUMMY.get_or_init(|| hash("tessera-dummy-password"));
+            verify(dummy, &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// `false` for a wrong password and for a stored hash that does not parse.
 pub fn verify(stored: &str, password: &str) -> bool {
     match PasswordHash::new(stored) {

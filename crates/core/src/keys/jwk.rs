@@ -91,6 +91,16 @@ impl PrivateKey {
         }
     }
 
+    /// The public key as aws-lc-rs verifies it: DER RSAPublicKey, an uncompressed P-256 point,
+    /// or the 32 Ed25519 bytes.
+    pub fn public_key_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Rsa(k) => k.public_key().as_ref().to_vec(),
+            Self::Ec(k) => k.public_key().as_ref().to_vec(),
+            Self::Ed(k) => k.public_key().as_ref().to_vec(),
+        }
+    }
+
     /// The RFC 7638 required members, in lexicographic order, base64url values.
     fn required_members(&self) -> Vec<(&'static str, String)> {
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);

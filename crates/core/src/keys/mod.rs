@@ -5,8 +5,10 @@ mod jwk;
 mod jws;
 mod master;
 mod ring;
+mod verify;
 
 pub use jwk::{PrivateKey, thumbprint};
 pub use jws::{JwsHeader, Signer, sign_compact};
 pub use master::{MasterKey, MasterKeyError};
 pub use ring::{KeyRing, KeyRingError, PUBLISH_AFTER_ROTATION, new_key_record, rotate_key};
+pub use verify::{JwtError, jwt_header, verify_hmac, verify_with};

@@ -30,6 +30,9 @@ struct Current {
 
 pub struct KeyRing {
     current: HashMap<SigningAlg, Current>,
+    /// Every published key's public part by `kid`, to verify tokens Tessera itself signed
+    /// (`/userinfo` JWTs, `id_token_hint`).
+    verifiers: HashMap<String, (SigningAlg, Vec<u8>)>,
     jwks: String,
 }
 
@@ -55,12 +58,20 @@ impl KeyRing {
         now: i64,
     ) -> Result<Self, KeyRingError> {
         let mut current = HashMap::new();
-        for rec in records.iter().filter(|r| r.status == KeyStatus::Current) {
+        let mut verifiers = HashMap::new();
+        for rec in records
+            .iter()
+            .filter(|r| r.status == KeyStatus::Current || r.is_published(now))
+        {
             let der = master
                 .decrypt(&rec.private_enc, &aad(&rec.tenant_id, &rec.kid))
                 .map_err(|_| KeyRingError::Decrypt(rec.kid.clone()))?;
             let key = PrivateKey::from_pkcs8(rec.alg, &der)
                 .ok_or_else(|| KeyRingError::Corrupt(rec.kid.clone()))?;
+            verifiers.insert(rec.kid.clone(), (rec.alg, key.public_key_bytes()));
+            if rec.status != KeyStatus::Current {
+                continue;
+            }
             current.insert(
                 rec.alg,
                 Current {
@@ -74,12 +85,21 @@ impl KeyRing {
         published.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.kid.cmp(&b.kid)));
         let body: Vec<&str> = published.iter().map(|r| r.public_jwk.as_str()).collect();
         let jwks = format!("{{\"keys\":[{}]}}", body.join(","));
-        Ok(Self { current, jwks })
+        Ok(Self {
+            current,
+            verifiers,
+            jwks,
+        })
     }
 
     /// The key that signs new tokens for `alg`, with its `kid`.
     pub fn signer(&self, alg: SigningAlg) -> Option<(&str, &PrivateKey)> {
         self.current.get(&alg).map(|c| (c.kid.as_str(), &c.key))
+    }
+
+    /// The public key that verifies tokens signed by `kid`, with its algorithm.
+    pub fn verifier(&self, kid: &str) -> Option<(SigningAlg, &[u8])> {
+        self.verifiers.get(kid).map(|(a, k)| (*a, k.as_slice()))
     }
 
     /// The JWKS document (RFC 7517 §5).

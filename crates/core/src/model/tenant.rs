@@ -25,10 +25,36 @@ pub struct Tenant {
     /// instead of sealing new secrets that the rest of the installation cannot read.
     #[serde(default)]
     pub master_key_check: Option<String>,
+    /// Login session: absolute lifetime and idle (inactivity) lifetime, seconds.
+    #[serde(default = "default_session_lifetime")]
+    pub session_lifetime: i64,
+    #[serde(default = "default_session_idle_lifetime")]
+    pub session_idle_lifetime: i64,
+    /// Refresh token family: absolute lifetime and idle lifetime, seconds.
+    #[serde(default = "default_refresh_token_lifetime")]
+    pub refresh_token_lifetime: i64,
+    #[serde(default = "default_refresh_token_idle_lifetime")]
+    pub refresh_token_idle_lifetime: i64,
+    /// Seconds during which a just-rotated refresh token may be used again without revoking its
+    /// family (for clients that retry after a lost response). 0: any reuse revokes.
+    #[serde(default)]
+    pub refresh_token_reuse_interval: i64,
 }
 
 fn default_id_token_lifetime() -> i64 {
     36_000
+}
+fn default_session_lifetime() -> i64 {
+    30 * 86_400
+}
+fn default_session_idle_lifetime() -> i64 {
+    3 * 86_400
+}
+fn default_refresh_token_lifetime() -> i64 {
+    2_592_000
+}
+fn default_refresh_token_idle_lifetime() -> i64 {
+    1_296_000
 }
 
 impl Tenant {
@@ -41,6 +67,11 @@ impl Tenant {
             created_at: now,
             issuer_is_default: false,
             master_key_check: None,
+            session_lifetime: default_session_lifetime(),
+            session_idle_lifetime: default_session_idle_lifetime(),
+            refresh_token_lifetime: default_refresh_token_lifetime(),
+            refresh_token_idle_lifetime: default_refresh_token_idle_lifetime(),
+            refresh_token_reuse_interval: 0,
         }
     }
 
@@ -59,8 +90,14 @@ impl Tenant {
             "tenant": self.id,
             "issuer": self.issuer,
             "default_audience": self.default_audience.clone().unwrap_or_default(),
-            "idle_session_lifetime": 72,
-            "session_lifetime": 720,
+            "idle_session_lifetime": self.session_idle_lifetime / 3600,
+            "session_lifetime": self.session_lifetime / 3600,
+            "refresh_token": {
+                "rotation_type": "rotating",
+                "leeway": self.refresh_token_reuse_interval,
+                "token_lifetime": self.refresh_token_lifetime,
+                "idle_token_lifetime": self.refresh_token_idle_lifetime,
+            },
         })
     }
 }

@@ -1,0 +1,240 @@
+//! The hosted login's protocol side: login transactions (an `/authorize` request parked while
+//! the user types a password, with its CSRF token), the password check, and tenant sessions
+//! (the cookie that gives single sign-on and `prompt=none`). Cookies and forms are the server's
+//! business; this module deals in secrets and artifacts.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{
+    StoreError,
+    model::{Artifact, ArtifactKind, Tenant, User},
+    password,
+    secret::{Secret, SecretHash, random_bytes},
+    store::Store,
+};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "tessera_session";
+/// The cookie that binds a login form to the browser that opened it (double-submit CSRF).
+pub const CSRF_COOKIE: &str = "tessera_csrf";
+/// How long a user may take on the login page.
+pub const TRANSACTION_LIFETIME: i64 = 30 * 60;
+
+/// An `/authorize` request waiting at the login page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginTransaction {
+    /// The original `/authorize` parameters, validated again when the login finishes.
+    pub params: HashMap<String, String>,
+    pub csrf: String,
+}
+
+/// Parks `params` and returns the transaction handle (the login page's `state`) and its CSRF token.
+pub async fn start_transaction(
+    store: &dyn Store,
+    tenant: &Tenant,
+    params: HashMap<String, String>,
+    now: i64,
+) -> Result<(Secret, LoginTransaction), StoreError> {
+    let handle = Secret::random(24);
+    let tx = LoginTransaction {
+        params,
+        csrf: hex::encode(random_bytes(16)),
+    };
+    store
+        .insert_artifact(&Artifact {
+            tenant_id: tenant.id.clone(),
+            kind: ArtifactKind::LoginTransaction,
+            id_hash: handle.hash().as_str().to_owned(),
+            family: hex::encode(random_bytes(8)),
+            client_id: tx.params.get("client_id").cloned(),
+            user_id: None,
+            payload: serde_json::to_value(&tx).map_err(|e| StoreError::Backend(e.to_string()))?,
+            created_at: now,
+            expires_at: now + TRANSACTION_LIFETIME,
+            consumed_at: None,
+        })
+        .await?;
+    Ok((handle, tx))
+}
+
+/// The live transaction `handle` names, if any.
+pub async fn find_transaction(
+    store: &dyn Store,
+    tenant: &Tenant,
+    handle: &str,
+    now: i64,
+) -> Result<Option<LoginTransaction>, StoreError> {
+    let hash = SecretHash::of(handle);
+    let found = store
+        .artifact(&tenant.id, ArtifactKind::LoginTransaction, hash.as_str())
+        .await?;
+    Ok(found
+        .filter(|a| a.is_live(now))
+        .and_then(|a| serde_json::from_value(a.payload).ok()))
+}
+
+/// Ends a transaction once its login succeeded: it cannot be replayed.
+pub async fn finish_transaction(
+    store: &dyn Store,
+    tenant: &Tenant,
+    handle: &str,
+    now: i64,
+) -> Result<Option<LoginTransaction>, StoreError> {
+    let hash = SecretHash::of(handle);
+    let found = store
+        .consume_artifact(
+            &tenant.id,
+            ArtifactKind::LoginTransaction,
+            hash.as_str(),
+            now,
+        )
+        .await?;
+    Ok(found.and_then(|a| serde_json::from_value(a.payload).ok()))
+}
+
+/// Why a sign-in failed. The page shows one message for both unknown email and wrong password.
+#[derive(Debug)]
+pub enum LoginFailure {
+    WrongCredentials,
+    Blocked,
+    Store(StoreError),
+}
+
+impl From<StoreError> for LoginFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Checks an email and password against the tenant's database connection. Spends one argon2id
+/// hash whether or not the user exists; a blocked user is refused after the password matched,
+/// so the refusal reveals nothing to someone without the password.
+pub async fn check_password(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+) -> Result<User, LoginFailure> {
+    if password.is_empty() || password.len() > password::MAX_LENGTH {
+        return Err(LoginFailure::WrongCredentials);
+    }
+    let user = store.user_by_email(&tenant.id, email.trim()).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    if !password::verify_pooled(stored, password.to_owned()).await {
+        return Err(LoginFailure::WrongCredentials);
+    }
+    let user = user.ok_or(LoginFailure::WrongCredentials)?;
+    if user.blocked {
+        return Err(LoginFailure::Blocked);
+    }
+    Ok(user)
+}
+
+/// Records a successful login on the user (`logins_count`, `last_login`).
+pub async fn record_login(store: &dyn Store, user: &mut User, now: i64) -> Result<(), StoreError> {
+    user.logins_count += 1;
+    user.last_login = Some(now);
+    store.update_user(user).await
+}
+
+/// A browser's sign-in at the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Public session id: the ID token's `sid` claim (OIDC Front-Channel Logout §3).
+    pub sid: String,
+    pub user_id: String,
+    /// When the password was checked: the ID token's `auth_time`.
+    pub auth_time: i64,
+    pub created_at: i64,
+}
+
+/// Creates a session for a password check that happened at `now`. Returns the cookie value.
+pub async fn create_session(
+    store: &dyn Store,
+    tenant: &Tenant,
+    user_id: &str,
+    now: i64,
+) -> Result<(Secret, Session), StoreError> {
+    let cookie = Secret::random(32);
+    let session = Session {
+        sid: hex::encode(random_bytes(16)),
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        created_at: now,
+    };
+    store
+        .insert_artifact(&Artifact {
+            tenant_id: tenant.id.clone(),
+            kind: ArtifactKind::Session,
+            id_hash: cookie.hash().as_str().to_owned(),
+            family: session.sid.clone(),
+            client_id: None,
+            user_id: Some(user_id.to_owned()),
+            payload: json!({ "auth_time": now }),
+            created_at: now,
+            expires_at: session_expiry(tenant, now, now),
+            consumed_at: None,
+        })
+        .await?;
+    Ok((cookie, session))
+}
+
+fn session_expiry(tenant: &Tenant, created_at: i64, now: i64) -> i64 {
+    (now + tenant.session_idle_lifetime).min(created_at + tenant.session_lifetime)
+}
+
+/// The live session the cookie names, with its idle window moved forward.
+pub async fn find_session(
+    store: &dyn Store,
+    tenant: &Tenant,
+    cookie: &str,
+    now: i64,
+) -> Result<Option<Session>, StoreError> {
+    let hash = SecretHash::of(cookie);
+    let Some(a) = store
+        .artifact(&tenant.id, ArtifactKind::Session, hash.as_str())
+        .await?
+        .filter(|a| a.is_live(now))
+    else {
+        return Ok(None);
+    };
+    let Some(user_id) = a.user_id.clone() else {
+        return Ok(None);
+    };
+    let expiry = session_expiry(tenant, a.created_at, now);
+    if expiry > a.expires_at {
+        store
+            .extend_artifact(&tenant.id, ArtifactKind::Session, hash.as_str(), expiry)
+            .await?;
+    }
+    Ok(Some(Session {
+        sid: a.family,
+        user_id,
+        auth_time: a.payload["auth_time"].as_i64().unwrap_or(a.created_at),
+        created_at: a.created_at,
+    }))
+}
+
+/// Ends the session the cookie names. `true` if there was one.
+pub async fn end_session(
+    store: &dyn Store,
+    tenant: &Tenant,
+    cookie: &str,
+) -> Result<bool, StoreError> {
+    let hash = SecretHash::of(cookie);
+    store
+        .delete_artifact(&tenant.id, ArtifactKind::Session, hash.as_str())
+        .await
+}
+
+/// Ends a session by its public id (RP-initiated logout with an `id_token_hint`).
+pub async fn end_session_by_sid(
+    store: &dyn Store,
+    tenant: &Tenant,
+    sid: &str,
+) -> Result<u64, StoreError> {
+    store.delete_family(&tenant.id, sid).await
+}
