@@ -481,6 +481,7 @@ pub async fn create_app(
         is_first_party: true,
         client_secret_hash: None,
         client_metadata: Map::new(),
+        allow_pkce_plain: false,
         created_at: now,
         updated_at: now,
     };

@@ -88,18 +88,52 @@ pub enum Prompt {
 pub struct AuthorizeRequest {
     pub client: Client,
     pub redirect_uri: String,
+    /// `redirect_uri` was sent (not defaulted): the code exchange must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
     pub response_type: ResponseType,
     pub response_mode: ResponseMode,
     pub scopes: Vec<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    /// The API named by `audience` (or the tenant default); `None` means an opaque token.
+    /// The audience asked for (or the tenant default), as given.
+    pub audience: Option<String>,
+    /// The API it names; `None` means an opaque token.
     pub api: Option<ResourceServer>,
     pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// RFC 7636 S256 challenge.
-    pub code_challenge: Option<String>,
+    /// RFC 7636 challenge and its method (`S256`, or `plain` where the app allows it).
+    pub code_challenge: Option<(String, PkceMethod)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PkceMethod {
+    S256,
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl PkceMethod {
+    /// Does `verifier` answer `challenge` (RFC 7636 §4.6)? Constant time.
+    pub fn verify(self, challenge: &str, verifier: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let computed = match self {
+            Self::S256 => {
+                use base64::Engine;
+                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+            }
+            Self::Plain => verifier.to_owned(),
+        };
+        computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+    }
+}
+
+/// A code verifier or challenge: 43 to 128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
+pub fn pkce_well_formed(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 #[derive(Debug, Clone)]
@@ -259,20 +293,22 @@ pub async fn validate(
         }
         (None, None) => None,
         (Some(c), method) => {
-            if method != Some("S256") {
-                return Err(fail(OAuthError::invalid_request(
-                    "Only code_challenge_method=S256 is accepted (plain, or no method, is not).",
-                )));
-            }
-            let well_formed = (43..=128).contains(&c.len())
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-            if !well_formed {
+            // RFC 7636 §4.3: no method means plain.
+            let method = match method {
+                Some("S256") => PkceMethod::S256,
+                Some("plain") | None if client.allow_pkce_plain => PkceMethod::Plain,
+                _ => {
+                    return Err(fail(OAuthError::invalid_request(
+                        "Only code_challenge_method=S256 is accepted (this application does not allow plain).",
+                    )));
+                }
+            };
+            if !pkce_well_formed(c) {
                 return Err(fail(OAuthError::invalid_request(
                     "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
                 )));
             }
-            Some(c.to_owned())
+            Some((c.to_owned(), method))
         }
     };
     if response_type.code && client.app_type.is_public() && code_challenge.is_none() {
@@ -326,11 +362,13 @@ pub async fn validate(
     Ok(AuthorizeRequest {
         client,
         redirect_uri,
+        redirect_uri_given: get(p, "redirect_uri").is_some(),
         response_type,
         response_mode,
         scopes,
         state,
         nonce,
+        audience: audience.map(str::to_owned),
         api,
         prompt,
         max_age,
@@ -416,6 +454,9 @@ impl AuthorizeError {
         }
     }
 }
+
+mod respond;
+pub use respond::{Authorized, SignedIn, decide, respond};
 
 #[cfg(test)]
 mod tests;

@@ -84,6 +84,7 @@ fn client(id: &str) -> Client {
         is_first_party: true,
         client_secret_hash: Some(SecretHash::of("s")),
         client_metadata: Default::default(),
+        allow_pkce_plain: false,
         created_at: 10,
         updated_at: 10,
     }

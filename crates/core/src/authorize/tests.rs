@@ -298,8 +298,8 @@ async fn pkce_is_s256_only_and_required_of_public_clients() {
         ("code_challenge_method", "S256"),
     ]);
     assert_eq!(
-        w.run(&ok).await.unwrap().code_challenge.as_deref(),
-        Some(CHALLENGE)
+        w.run(&ok).await.unwrap().code_challenge,
+        Some((CHALLENGE.to_owned(), PkceMethod::S256))
     );
     for (c, m) in [
         (CHALLENGE, "plain"),

@@ -2,9 +2,13 @@
 //! Each grant is a readable list of steps returning a [`TokenResponse`] or an [`OAuthError`].
 
 mod access_token;
+pub mod authorization_code;
 mod client_auth;
 pub mod client_credentials;
+pub mod password;
+pub mod refresh_token;
 mod request;
+mod user_tokens;
 
 pub use access_token::{
     AccessTokenClaims, AccessTokenFacts, hs256_aad, hs256_secret, mint_access_token,
@@ -83,10 +87,9 @@ impl std::fmt::Debug for TokenResponse {
 pub async fn token(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     match req.grant_type()? {
         "client_credentials" => client_credentials::exchange(ctx, req).await,
-        "authorization_code" | "refresh_token" | "password" | "implicit" => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "This grant type is not available on this server yet.",
-        )),
+        "authorization_code" => authorization_code::exchange(ctx, req).await,
+        "refresh_token" => refresh_token::exchange(ctx, req).await,
+        "password" => password::exchange(ctx, req).await,
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Unsupported grant type: {}", other.escape_default()),

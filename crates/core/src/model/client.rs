@@ -158,6 +158,9 @@ pub struct Client {
     pub client_secret_hash: Option<SecretHash>,
     #[serde(default)]
     pub client_metadata: Map<String, Value>,
+    /// Accept PKCE `code_challenge_method=plain` (RFC 7636 §4.2) as well as S256. Off by default.
+    #[serde(default)]
+    pub allow_pkce_plain: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -184,6 +187,7 @@ impl Client {
             "oidc_conformant": self.oidc_conformant,
             "is_first_party": self.is_first_party,
             "client_metadata": self.client_metadata,
+            "allow_pkce_plain": self.allow_pkce_plain,
             "jwt_configuration": { "alg": "RS256", "lifetime_in_seconds": 36000 },
             "created_at": crate::time::rfc3339(self.created_at),
             "updated_at": crate::time::rfc3339(self.updated_at),

@@ -1,0 +1,169 @@
+//! The second half of `/authorize`: whether the browser's session answers the request silently
+//! (SSO, `prompt=none`) or the user must type a password (`prompt=login`, `max_age`), and the
+//! authorization response itself: a code (RFC 6749 §4.1.2), tokens in the front channel
+//! (§4.2.2), or both (OpenID Connect Core §3.3, hybrid).
+
+use serde_json::json;
+
+use super::{AuthorizeError, AuthorizeRequest, Delivery, Prompt, deliver};
+use crate::{
+    ErrorCode, OAuthError,
+    grant::{Ctx, TokenFormat},
+    issue::{self, CODE_LIFETIME, UserGrant},
+    login::Session,
+    model::{Artifact, ArtifactKind, User},
+    secret::Secret,
+};
+
+/// A user with a session, ready to be answered.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub session: Session,
+}
+
+/// The response to send, and why the access token (if any) has its format.
+#[derive(Debug)]
+pub struct Authorized {
+    pub delivery: Delivery,
+    pub format: Option<TokenFormat>,
+    pub user_id: String,
+}
+
+/// Can the existing session answer? `Some` to answer silently, `None` to show the login page;
+/// with `prompt=none` a needed login is the error `login_required` (OIDC Core §3.1.2.6).
+pub async fn decide(
+    ctx: &Ctx<'_>,
+    req: &AuthorizeRequest,
+    session: Option<Session>,
+) -> Result<Option<SignedIn>, AuthorizeError> {
+    let now = ctx.clock.now();
+    let fail = |e: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: req.redirect_uri.clone(),
+        mode: req.response_mode,
+        state: req.state.clone(),
+        error: e,
+    };
+    let mut signed_in = None;
+    if let Some(session) = session.filter(|_| !req.prompt.contains(&Prompt::Login)) {
+        let fresh_enough = req.max_age.is_none_or(|m| now - session.auth_time <= m);
+        let user = ctx
+            .store
+            .user(&ctx.tenant.id, &session.user_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        if let Some(user) = user.filter(|u| !u.blocked && fresh_enough) {
+            signed_in = Some(SignedIn { user, session });
+        }
+    }
+    if signed_in.is_none() && req.prompt.contains(&Prompt::None) {
+        return Err(fail(OAuthError::new(
+            ErrorCode::LoginRequired,
+            "Login required: there is no session at this tenant (or it is too old for max_age).",
+        )));
+    }
+    Ok(signed_in)
+}
+
+/// Issues what `response_type` asks for and encodes it for the response mode.
+pub async fn respond(
+    ctx: &Ctx<'_>,
+    req: &AuthorizeRequest,
+    who: &SignedIn,
+) -> Result<Authorized, AuthorizeError> {
+    let fail = |e: OAuthError| AuthorizeError::Redirect {
+        redirect_uri: req.redirect_uri.clone(),
+        mode: req.response_mode,
+        state: req.state.clone(),
+        error: e,
+    };
+    let now = ctx.clock.now();
+    let rt = req.response_type;
+    let grant = UserGrant {
+        grant_id: UserGrant::new_id(),
+        client_id: req.client.client_id.clone(),
+        user_id: who.user.user_id.clone(),
+        audience: req.audience.clone(),
+        scopes: issue::granted_scopes(&req.scopes, &req.client, req.api.as_ref()),
+        nonce: req.nonce.clone(),
+        auth_time: who.session.auth_time,
+        sid: Some(who.session.sid.clone()),
+    };
+    let mut params: Vec<(&str, String)> = Vec::new();
+
+    // The code (RFC 6749 §4.1.2), bound to client, redirect URI and PKCE challenge.
+    let code = if rt.code {
+        let code = Secret::random(32);
+        let (challenge, method) = req.code_challenge.clone().unzip();
+        ctx.store
+            .insert_artifact(&Artifact {
+                tenant_id: ctx.tenant.id.clone(),
+                kind: ArtifactKind::AuthorizationCode,
+                id_hash: code.hash().as_str().to_owned(),
+                family: grant.grant_id.clone(),
+                client_id: Some(grant.client_id.clone()),
+                user_id: Some(grant.user_id.clone()),
+                payload: json!({
+                    "grant": grant,
+                    "redirect_uri": req.redirect_uri,
+                    "redirect_uri_given": req.redirect_uri_given,
+                    "code_challenge": challenge,
+                    "code_challenge_method": method,
+                }),
+                created_at: now,
+                expires_at: now + CODE_LIFETIME,
+                consumed_at: None,
+            })
+            .await
+            .map_err(|e| fail(e.into()))?;
+        params.push(("code", code.expose().to_owned()));
+        Some(code)
+    } else {
+        None
+    };
+
+    // The access token in the front channel (implicit and hybrid).
+    let mut format = None;
+    let access = if rt.token {
+        let at = issue::access_token(ctx, &grant, req.api.as_ref(), true)
+            .await
+            .map_err(fail)?;
+        params.push(("access_token", at.token.clone()));
+        params.push(("token_type", "Bearer".into()));
+        params.push(("expires_in", at.expires_in.to_string()));
+        params.push(("scope", crate::scope::join(&grant.scopes)));
+        format = Some(at.format);
+        Some(at.token)
+    } else {
+        None
+    };
+
+    // The ID token: asked for, or a legacy app's `token` with `openid` (AUTH0-BEHAVIOR.md, 4).
+    let legacy_id_token = rt.token && !req.client.oidc_conformant && grant.has_scope("openid");
+    if rt.id_token || legacy_id_token {
+        let code_hash = if rt.id_token { code.as_ref() } else { None };
+        let id = issue::id_token(
+            ctx,
+            &grant,
+            &who.user,
+            access.as_deref(),
+            code_hash.map(|c| c.expose()),
+        )
+        .map_err(fail)?;
+        params.push(("id_token", id));
+    }
+    if let Some(s) = &req.state {
+        params.push(("state", s.clone()));
+    }
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(Authorized {
+        delivery: deliver(
+            &req.redirect_uri,
+            req.response_mode,
+            &pairs,
+            &ctx.tenant.issuer,
+        ),
+        format,
+        user_id: grant.user_id,
+    })
+}

@@ -1,0 +1,141 @@
+//! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.5–4.6): the code is
+//! consumed in one conditional statement, then checked against the client, the redirect URI and
+//! the challenge it was bound to. A second redemption is an attack or a bug: it fails with
+//! `invalid_grant` and revokes everything the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+
+use serde::Deserialize;
+
+use super::{
+    ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
+    user_tokens::{RefreshFamily, user_token_response},
+};
+use crate::{
+    ErrorCode, OAuthError,
+    authorize::{PkceMethod, pkce_well_formed},
+    issue::{self, UserGrant},
+    model::{ArtifactKind, GrantType},
+    secret::SecretHash,
+};
+
+#[derive(Deserialize)]
+struct CodePayload {
+    grant: UserGrant,
+    redirect_uri: String,
+    redirect_uri_given: bool,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<PkceMethod>,
+}
+
+fn invalid_grant(msg: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, msg)
+}
+
+pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    // 1. Who is asking: confidential clients with their secret, public ones with PKCE alone.
+    let creds = ClientCredentials::from_request(req)?;
+    let client = authenticate_client(ctx, &creds).await?;
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "Grant type 'authorization_code' not allowed for the client.",
+        ));
+    }
+    let code = req.require("code")?;
+    let verifier = req.get("code_verifier");
+    if verifier.is_some_and(|v| !pkce_well_formed(v)) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~].",
+        ));
+    }
+
+    // 2. Consume the code: exactly one redemption wins.
+    let hash = SecretHash::of(code);
+    let now = ctx.clock.now();
+    let tenant = &ctx.tenant.id;
+    let Some(artifact) = ctx
+        .store
+        .consume_artifact(tenant, ArtifactKind::AuthorizationCode, hash.as_str(), now)
+        .await?
+    else {
+        let seen = ctx
+            .store
+            .artifact(tenant, ArtifactKind::AuthorizationCode, hash.as_str())
+            .await?;
+        return Err(match seen {
+            Some(a) if a.consumed_at.is_some() => {
+                let revoked = ctx.store.delete_family(tenant, &a.family).await?;
+                tracing::warn!(
+                    client_id = %client.client_id,
+                    revoked,
+                    "authorization code reused: its grant's tokens are revoked"
+                );
+                invalid_grant(
+                    "The authorization code has already been used; the tokens it gave are revoked.",
+                )
+            }
+            Some(a) if a.consumed_at.is_none() => {
+                invalid_grant("The authorization code has expired.")
+            }
+            _ => invalid_grant("Invalid authorization code."),
+        });
+    };
+    let p: CodePayload = serde_json::from_value(artifact.payload)
+        .map_err(|e| OAuthError::server_error(format!("corrupt code payload: {e}")))?;
+
+    // 3. The code's bindings (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 9700 §2.1.1 downgrade).
+    if p.grant.client_id != client.client_id {
+        return Err(invalid_grant(
+            "The authorization code was issued to another client.",
+        ));
+    }
+    match req.get("redirect_uri") {
+        Some(r) if r != p.redirect_uri => {
+            return Err(invalid_grant(
+                "redirect_uri does not match the one of the authorization request.",
+            ));
+        }
+        None if p.redirect_uri_given => {
+            return Err(invalid_grant(
+                "redirect_uri is required: repeat the one of the authorization request.",
+            ));
+        }
+        _ => {}
+    }
+    match (&p.code_challenge, verifier) {
+        (Some(challenge), Some(v)) => {
+            let method = p.code_challenge_method.unwrap_or(PkceMethod::S256);
+            if !method.verify(challenge, v) {
+                return Err(invalid_grant(
+                    "The code_verifier does not match the code_challenge.",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(invalid_grant(
+                "code_verifier is required: the authorization request had a code_challenge.",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier sent, but the authorization request had no code_challenge.",
+            ));
+        }
+        (None, None) if client.app_type.is_public() => {
+            return Err(invalid_grant("Public applications must use PKCE."));
+        }
+        (None, None) => {}
+    }
+
+    // 4. Tokens, as the implicit flow would have given them (but with back-channel lifetimes).
+    let user = issue::active_user(ctx, &p.grant.user_id).await?;
+    let api = issue::grant_api(ctx, &p.grant).await?;
+    user_token_response(
+        ctx,
+        &p.grant,
+        &user,
+        api.as_ref(),
+        RefreshFamily::New,
+        "authorization_code",
+    )
+    .await
+}

@@ -1,0 +1,80 @@
+//! The resource owner password grant (RFC 6749 §4.3), off unless the application enables the
+//! `password` grant type. Same audience decision and claims as a login; the audience is given
+//! here, at the token endpoint, since there is no `/authorize` step.
+
+use super::{
+    ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
+    client_credentials::service_not_found,
+    user_tokens::{RefreshFamily, user_token_response},
+};
+use crate::{
+    ErrorCode, OAuthError,
+    issue::{self, UserGrant},
+    login::{self, LoginFailure},
+    model::GrantType,
+    scope,
+};
+
+pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let creds = ClientCredentials::from_request(req)?;
+    let client = authenticate_client(ctx, &creds).await?;
+    if !client.allows_grant(GrantType::Password) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "Grant type 'password' not allowed for the client: enable it with \
+             `tessera apps update CLIENT_ID --grant-types ...,password`.",
+        ));
+    }
+    let username = req.require("username")?;
+    let password = req.require("password")?;
+    let requested = scope::parse(req.get("scope").unwrap_or(""))
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
+    let audience = req
+        .get("audience")
+        .or(ctx.tenant.default_audience.as_deref());
+    let api = match audience {
+        None => None,
+        Some(a) if a == ctx.tenant.userinfo_audience() => None,
+        Some(a) => Some(
+            ctx.store
+                .resource_server_by_identifier(&ctx.tenant.id, a)
+                .await?
+                .ok_or_else(|| service_not_found(a))?,
+        ),
+    };
+
+    let mut user = match login::check_password(ctx.store, ctx.tenant, username, password).await {
+        Ok(u) => u,
+        Err(LoginFailure::WrongCredentials) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "Wrong email or password.",
+            ));
+        }
+        Err(LoginFailure::Blocked) => {
+            return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked"));
+        }
+        Err(LoginFailure::Store(e)) => return Err(e.into()),
+    };
+    let now = ctx.clock.now();
+    login::record_login(ctx.store, &mut user, now).await?;
+    let grant = UserGrant {
+        grant_id: UserGrant::new_id(),
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        audience: audience.map(str::to_owned),
+        scopes: issue::granted_scopes(&requested, &client, api.as_ref()),
+        nonce: None,
+        auth_time: now,
+        sid: None,
+    };
+    user_token_response(
+        ctx,
+        &grant,
+        &user,
+        api.as_ref(),
+        RefreshFamily::New,
+        "password",
+    )
+    .await
+}

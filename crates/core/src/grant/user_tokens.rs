@@ -1,0 +1,53 @@
+//! The token response for a user's grant, shared by the code, refresh-token and password
+//! grants: the access token, an ID token when `openid` was granted, and a refresh token when
+//! `offline_access` was (OIDC Core §3.1.3.3, §12.2; RFC 6749 §5.1).
+
+use super::{Ctx, TokenResponse};
+use crate::{
+    OAuthError,
+    issue::{self, UserGrant},
+    model::{ResourceServer, User},
+};
+
+/// How the refresh token of this response relates to earlier ones.
+pub enum RefreshFamily {
+    /// A new grant: the family starts now.
+    New,
+    /// A rotation: the family keeps its start, which bounds the absolute lifetime.
+    Rotate { created_at: i64 },
+}
+
+pub async fn user_token_response(
+    ctx: &Ctx<'_>,
+    grant: &UserGrant,
+    user: &User,
+    api: Option<&ResourceServer>,
+    family: RefreshFamily,
+    grant_type: &'static str,
+) -> Result<TokenResponse, OAuthError> {
+    let at = issue::access_token(ctx, grant, api, false).await?;
+    let id_token = if grant.has_scope("openid") {
+        Some(issue::id_token(ctx, grant, user, Some(&at.token), None)?)
+    } else {
+        None
+    };
+    let refresh_token = if grant.has_scope("offline_access") {
+        let created_at = match family {
+            RefreshFamily::New => ctx.clock.now(),
+            RefreshFamily::Rotate { created_at } => created_at,
+        };
+        Some(issue::refresh_token(ctx, grant, created_at).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: at.token,
+        id_token,
+        refresh_token,
+        scope: (!grant.scopes.is_empty()).then(|| crate::scope::join(&grant.scopes)),
+        expires_in: at.expires_in,
+        token_type: "Bearer",
+        format: at.format,
+        grant_type,
+    })
+}

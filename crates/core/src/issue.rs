@@ -1,0 +1,336 @@
+//! What a signed-in user's grant receives, whichever flow carries it (implicit and hybrid at
+//! `/authorize`; the code, refresh-token and password grants at `/oauth/token`): the access
+//! token in the format the audience decides (AUTH0-BEHAVIOR.md, "The decision the seed asks
+//! about"), the ID token (OpenID Connect Core §2, §3.3.2.11) and the refresh token.
+
+use aws_lc_rs::digest;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    ErrorCode, OAuthError,
+    grant::{AccessTokenFacts, Ctx, TokenFormat, mint_access_token},
+    keys::{Signer, sign_compact},
+    model::{Artifact, ArtifactKind, Client, GrantType, ResourceServer, SigningAlg, User},
+    secret::{Secret, random_bytes},
+};
+
+/// Opaque access tokens live a day (two hours from the front channel), as on Auth0.
+pub const OPAQUE_LIFETIME: i64 = 86_400;
+pub const OPAQUE_LIFETIME_FOR_WEB: i64 = 7_200;
+/// Authorization codes: 60 s, single use (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_LIFETIME: i64 = 60;
+
+/// OpenID Connect scopes that are the identity provider's, not an API's.
+const OIDC_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// What the user agreed to and how they signed in, decided once at `/authorize` (or the password
+/// grant) and carried by the code and every refresh token of the grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserGrant {
+    /// The family: every code and token of this grant is revoked together.
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The API identifier (a JWT access token), or `None` for an opaque one.
+    pub audience: Option<String>,
+    /// The scopes granted (see [`granted_scopes`]).
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+impl UserGrant {
+    pub fn new_id() -> String {
+        hex::encode(random_bytes(16))
+    }
+
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scopes.iter().any(|x| x == s)
+    }
+}
+
+/// The requested scopes a user's token carries: the OpenID Connect ones, and those the API
+/// defines. `offline_access` only where a refresh token may be issued.
+pub fn granted_scopes(
+    requested: &[String],
+    client: &Client,
+    api: Option<&ResourceServer>,
+) -> Vec<String> {
+    requested
+        .iter()
+        .filter(|s| match s.as_str() {
+            "offline_access" => refresh_allowed(client, api),
+            s if OIDC_SCOPES.contains(&s) => true,
+            s => api.is_some_and(|a| a.has_scope(s)),
+        })
+        .cloned()
+        .collect()
+}
+
+/// Refresh tokens need the app's `refresh_token` grant type and an API that allows offline
+/// access (the `/userinfo` audience always does).
+pub fn refresh_allowed(client: &Client, api: Option<&ResourceServer>) -> bool {
+    client.allows_grant(GrantType::RefreshToken) && api.is_none_or(|a| a.allow_offline_access)
+}
+
+/// An access token, with what the response says about it.
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: i64,
+    pub format: TokenFormat,
+}
+
+/// The access token for a user's grant: a JWT for a registered API, opaque otherwise.
+/// `front_channel`: from `/authorize` (implicit and hybrid), with the shorter web lifetime.
+pub async fn access_token(
+    ctx: &Ctx<'_>,
+    grant: &UserGrant,
+    api: Option<&ResourceServer>,
+    front_channel: bool,
+) -> Result<IssuedAccessToken, OAuthError> {
+    let openid = grant.has_scope("openid");
+    let Some(api) = api else {
+        let lifetime = if front_channel {
+            OPAQUE_LIFETIME_FOR_WEB
+        } else {
+            OPAQUE_LIFETIME
+        };
+        let token = Secret::new(crate::secret::random_alphanumeric(32));
+        let now = ctx.clock.now();
+        ctx.store
+            .insert_artifact(&Artifact {
+                tenant_id: ctx.tenant.id.clone(),
+                kind: ArtifactKind::AccessToken,
+                id_hash: token.hash().as_str().to_owned(),
+                family: grant.grant_id.clone(),
+                client_id: Some(grant.client_id.clone()),
+                user_id: Some(grant.user_id.clone()),
+                payload: json!({ "scope": grant.scopes }),
+                created_at: now,
+                expires_at: now + lifetime,
+                consumed_at: None,
+            })
+            .await?;
+        let reason = match grant.audience.as_deref() {
+            Some(a) => format!(
+                "audience {a} is the /userinfo endpoint, so the access token is opaque; \
+                 pass audience=<your API identifier> for a JWT"
+            ),
+            None => "no audience was requested and the tenant has no default audience, so the \
+                     access token is opaque and only good for /userinfo; pass \
+                     audience=<your API identifier> for a JWT"
+                .to_owned(),
+        };
+        return Ok(IssuedAccessToken {
+            token: token.expose().to_owned(),
+            expires_in: lifetime,
+            format: TokenFormat { jwt: false, reason },
+        });
+    };
+    let lifetime = if front_channel {
+        api.token_lifetime_for_web
+    } else {
+        api.token_lifetime
+    };
+    let aud = if openid {
+        json!([api.identifier, ctx.tenant.userinfo_audience()])
+    } else {
+        Value::String(api.identifier.clone())
+    };
+    let api_scopes: Vec<String> = grant.scopes.clone();
+    let token = mint_access_token(
+        ctx,
+        AccessTokenFacts {
+            api,
+            sub: grant.user_id.clone(),
+            client_id: &grant.client_id,
+            aud,
+            scopes: &api_scopes,
+            permissions: None,
+            gty: None,
+            lifetime,
+        },
+    )?;
+    Ok(IssuedAccessToken {
+        token,
+        expires_in: lifetime,
+        format: TokenFormat {
+            jwt: true,
+            reason: format!(
+                "audience {} is a registered API (alg {}, dialect {})",
+                api.identifier,
+                api.signing_alg.as_str(),
+                api.token_dialect.as_str()
+            ),
+        },
+    })
+}
+
+/// The left half of the SHA-256 of `value`, base64url: `at_hash` / `c_hash` (OIDC Core §3.3.2.11).
+pub fn half_hash(value: &str) -> String {
+    let d = digest::digest(&digest::SHA256, value.as_bytes());
+    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}
+
+/// The profile claims a scope set allows (OIDC Core §5.4): `sub` always.
+pub fn profile_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    let mut c = Map::new();
+    c.insert("sub".into(), user.user_id.clone().into());
+    if has("profile") {
+        c.insert("name".into(), user.display_name().into());
+        c.insert("nickname".into(), user.display_nickname().into());
+        if let Some(v) = &user.given_name {
+            c.insert("given_name".into(), v.clone().into());
+        }
+        if let Some(v) = &user.family_name {
+            c.insert("family_name".into(), v.clone().into());
+        }
+        if let Some(v) = &user.picture {
+            c.insert("picture".into(), v.clone().into());
+        }
+        c.insert(
+            "updated_at".into(),
+            crate::time::rfc3339(user.updated_at).into(),
+        );
+    }
+    if has("email") {
+        c.insert("email".into(), user.email.clone().into());
+        c.insert("email_verified".into(), user.email_verified.into());
+    }
+    c
+}
+
+/// An ID token for the client (RS256). `access_token` / `code` add `at_hash` / `c_hash`.
+pub fn id_token(
+    ctx: &Ctx<'_>,
+    grant: &UserGrant,
+    user: &User,
+    access_token: Option<&str>,
+    code: Option<&str>,
+) -> Result<String, OAuthError> {
+    let now = ctx.clock.now();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), ctx.tenant.issuer.clone().into());
+    for (k, v) in profile_claims(user, &grant.scopes) {
+        claims.insert(k, v);
+    }
+    claims.insert("aud".into(), grant.client_id.clone().into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + ctx.tenant.id_token_lifetime).into());
+    claims.insert("auth_time".into(), grant.auth_time.into());
+    if let Some(sid) = &grant.sid {
+        claims.insert("sid".into(), sid.clone().into());
+    }
+    if let Some(n) = &grant.nonce {
+        claims.insert("nonce".into(), n.clone().into());
+    }
+    if let Some(at) = access_token {
+        claims.insert("at_hash".into(), half_hash(at).into());
+    }
+    if let Some(c) = code {
+        claims.insert("c_hash".into(), half_hash(c).into());
+    }
+    let (kid, key) = ctx.keys.signer(SigningAlg::RS256).ok_or_else(|| {
+        OAuthError::server_error("no current RS256 signing key for ID tokens".to_owned())
+    })?;
+    sign_compact(Signer::Key(key), "JWT", Some(kid), &Value::Object(claims))
+        .map_err(OAuthError::server_error)
+}
+
+/// Issues a refresh token in the grant's family. `family_created_at` bounds the absolute
+/// lifetime across rotations.
+pub async fn refresh_token(
+    ctx: &Ctx<'_>,
+    grant: &UserGrant,
+    family_created_at: i64,
+) -> Result<String, OAuthError> {
+    let now = ctx.clock.now();
+    let expires_at = (now + ctx.tenant.refresh_token_idle_lifetime)
+        .min(family_created_at + ctx.tenant.refresh_token_lifetime);
+    if expires_at <= now {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "The refresh token's absolute lifetime is over: sign in again.",
+        ));
+    }
+    let token = Secret::random(32);
+    ctx.store
+        .insert_artifact(&Artifact {
+            tenant_id: ctx.tenant.id.clone(),
+            kind: ArtifactKind::RefreshToken,
+            id_hash: token.hash().as_str().to_owned(),
+            family: grant.grant_id.clone(),
+            client_id: Some(grant.client_id.clone()),
+            user_id: Some(grant.user_id.clone()),
+            payload: json!({ "grant": grant, "family_created_at": family_created_at }),
+            created_at: now,
+            expires_at,
+            consumed_at: None,
+        })
+        .await?;
+    Ok(token.expose().to_owned())
+}
+
+/// The API a stored grant names, if it still exists.
+pub async fn grant_api(
+    ctx: &Ctx<'_>,
+    grant: &UserGrant,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    match grant.audience.as_deref() {
+        None => Ok(None),
+        Some(a) if a == ctx.tenant.userinfo_audience() => Ok(None),
+        Some(a) => ctx
+            .store
+            .resource_server_by_identifier(&ctx.tenant.id, a)
+            .await?
+            .map(Some)
+            .ok_or_else(|| {
+                OAuthError::new(
+                    ErrorCode::InvalidGrant,
+                    format!("The API {a} this grant was for no longer exists."),
+                )
+            }),
+    }
+}
+
+/// A user that may still get tokens: exists and is not blocked.
+pub async fn active_user(ctx: &Ctx<'_>, user_id: &str) -> Result<User, OAuthError> {
+    match ctx.store.user(&ctx.tenant.id, user_id).await? {
+        Some(u) if !u.blocked => Ok(u),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "The user is blocked.",
+        )),
+        None => Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "The user no longer exists.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_hash_matches_the_oidc_example() {
+        // OpenID Connect Core, Appendix A.3's access token and at_hash.
+        assert_eq!(
+            half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+}
