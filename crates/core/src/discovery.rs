@@ -11,25 +11,38 @@ pub fn openid_configuration(tenant: &Tenant) -> Value {
         "issuer": tenant.issuer,
         "authorization_endpoint": tenant.endpoint("authorize"),
         "token_endpoint": tenant.endpoint("oauth/token"),
+        "userinfo_endpoint": tenant.endpoint("userinfo"),
+        "revocation_endpoint": tenant.endpoint("oauth/revoke"),
+        "end_session_endpoint": tenant.endpoint("oidc/logout"),
         "jwks_uri": tenant.endpoint(".well-known/jwks.json"),
         "response_types_supported": [
             "code", "token", "id_token", "id_token token", "code id_token", "code token",
             "code id_token token"
         ],
         "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": [
+            "authorization_code", "implicit", "refresh_token", "client_credentials", "password"
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none"
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "none"
+        ],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
             "aud", "auth_time", "created_at", "email", "email_verified", "exp", "family_name",
-            "given_name", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at"
+            "given_name", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at",
+            "nonce", "sid", "at_hash", "c_hash"
         ],
         "request_uri_parameter_supported": false,
         "request_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "prompt_values_supported": ["none", "login", "consent"],
     })
 }
 

@@ -11,6 +11,7 @@ pub mod grant;
 pub mod issue;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod memory;
 pub mod model;
 pub mod password;
@@ -18,6 +19,7 @@ pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod userinfo;
 pub mod validate;
 
 pub use clock::{Clock, FixedClock, SystemClock};

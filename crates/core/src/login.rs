@@ -29,6 +29,9 @@ pub struct LoginTransaction {
     /// The original `/authorize` parameters, validated again when the login finishes.
     pub params: HashMap<String, String>,
     pub csrf: String,
+    /// SHA-256 of the browser's CSRF cookie: only the browser that started the login may finish
+    /// it (a login CSRF defence).
+    pub browser: String,
 }
 
 /// Parks `params` and returns the transaction handle (the login page's `state`) and its CSRF token.
@@ -36,12 +39,14 @@ pub async fn start_transaction(
     store: &dyn Store,
     tenant: &Tenant,
     params: HashMap<String, String>,
+    browser_cookie: &str,
     now: i64,
 ) -> Result<(Secret, LoginTransaction), StoreError> {
     let handle = Secret::random(24);
     let tx = LoginTransaction {
         params,
         csrf: hex::encode(random_bytes(16)),
+        browser: SecretHash::of(browser_cookie).as_str().to_owned(),
     };
     store
         .insert_artifact(&Artifact {
@@ -74,6 +79,22 @@ pub async fn find_transaction(
     Ok(found
         .filter(|a| a.is_live(now))
         .and_then(|a| serde_json::from_value(a.payload).ok()))
+}
+
+impl LoginTransaction {
+    /// Did this browser start the transaction, and does the form carry its CSRF token?
+    /// Constant time in both comparisons.
+    pub fn csrf_ok(&self, form_csrf: &str, browser_cookie: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let form: bool = form_csrf.as_bytes().ct_eq(self.csrf.as_bytes()).into();
+        let cookie_hash = SecretHash::of(browser_cookie);
+        let browser: bool = cookie_hash
+            .as_str()
+            .as_bytes()
+            .ct_eq(self.browser.as_bytes())
+            .into();
+        form & browser
+    }
 }
 
 /// Ends a transaction once its login succeeded: it cannot be replayed.

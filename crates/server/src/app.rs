@@ -47,8 +47,10 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         crate::telemetry::metrics_handle(),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?
+    .with_template_overrides(install.data_dir.join("templates").join(&install.tenant.id));
     let refresher = state.spawn_refresher(Duration::from_millis(settings.config_poll_ms.max(10)));
+    let purger = state.spawn_purger(Duration::from_secs(600));
     let app = crate::routes::router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let issuer = install.tenant.issuer.clone();
@@ -63,6 +65,7 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
             tracing::error!(error = %e, "server stopped with an error");
         }
         refresher.abort();
+        purger.abort();
         install.sqlite.close().await;
     });
     Ok(Running {

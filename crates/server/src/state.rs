@@ -23,6 +23,8 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The hosted pages (login, errors, form_post), with the tenant's template overrides.
+    pub pages: Arc<crate::web::Pages>,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -71,7 +73,42 @@ impl AppState {
             master,
             clock,
             metrics,
+            pages: Arc::new(crate::web::Pages::new(None)),
             snapshot: Arc::new(RwLock::new(Arc::new(snap))),
+        })
+    }
+
+    /// Uses the templates in `dir` (when it exists) in place of the embedded ones.
+    pub fn with_template_overrides(mut self, dir: std::path::PathBuf) -> Self {
+        self.pages = Arc::new(crate::web::Pages::new(Some(dir)));
+        self
+    }
+
+    /// The borrowed context core's protocol functions take.
+    pub fn ctx<'a>(&'a self, snap: &'a Snapshot) -> tessera_core::grant::Ctx<'a> {
+        tessera_core::grant::Ctx {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            keys: &snap.keys,
+            master: &self.master,
+            tenant: &snap.tenant,
+        }
+    }
+
+    /// Deletes expired artifacts every `every`, keeping consumed codes and tokens for an hour
+    /// past their expiry so a late replay is still recognised as reuse.
+    pub fn spawn_purger(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let st = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match st.store.purge_artifacts(st.clock.now() - 3600).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(purged = n, "expired artifacts purged"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired artifacts failed"),
+                }
+            }
         })
     }
 

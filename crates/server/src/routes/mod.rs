@@ -1,8 +1,12 @@
 //! The HTTP surface, one module per area. Each handler extracts, calls core, maps the result.
 
+mod authorize;
 mod discovery;
+mod login;
+mod logout;
 mod ops;
 mod token;
+mod userinfo;
 
 use axum::{
     Router,
@@ -19,7 +23,17 @@ pub fn router(state: AppState) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route("/authorize", get(authorize::get).post(authorize::post))
+        .route("/login", get(authorize::legacy_login))
+        .route("/u/login", get(login::show).post(login::submit))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/v2/logout", get(logout::v2))
+        .route(
+            "/oidc/logout",
+            get(logout::oidc_get).post(logout::oidc_post),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .layer(axum::middleware::from_fn(ops::record_metrics))

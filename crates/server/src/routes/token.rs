@@ -11,7 +11,7 @@ use axum::{
 };
 use tessera_core::{
     OAuthError,
-    grant::{self, Ctx, TokenRequest},
+    grant::{self, TokenRequest},
 };
 
 use crate::{http_error::json_error, state::AppState};
@@ -21,32 +21,12 @@ pub async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(rejection) => {
-            // Too large (413) or unreadable: still an RFC 6749 JSON error.
-            let e = OAuthError::invalid_request(format!(
-                "The request body could not be read (at most {} bytes).",
-                grant::MAX_BODY
-            ))
-            .with_cause(&rejection);
-            let mut resp = json_error(&e);
-            *resp.status_mut() = rejection.status();
-            return resp;
-        }
-    };
-    let req = match parse(&headers, &body) {
+    let req = match read(&headers, body) {
         Ok(r) => r,
-        Err(e) => return json_error(&e),
+        Err(resp) => return resp,
     };
     let snap = st.snapshot();
-    let ctx = Ctx {
-        store: st.store.as_ref(),
-        clock: st.clock.as_ref(),
-        keys: &snap.keys,
-        master: &st.master,
-        tenant: &snap.tenant,
-    };
+    let ctx = st.ctx(&snap);
     match grant::token(&ctx, &req).await {
         Ok(t) => {
             let format = t.format.header_value();
@@ -63,6 +43,49 @@ pub async fn token(
         }
         Err(e) => json_error(&e),
     }
+}
+
+/// `POST /oauth/revoke` (RFC 7009): 200 with an empty body, whether or not the token existed.
+pub async fn revoke(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req = match read(&headers, body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let snap = st.snapshot();
+    match tessera_core::userinfo::revoke(&st.ctx(&snap), &req).await {
+        Ok(()) => {
+            let mut r = axum::http::StatusCode::OK.into_response();
+            crate::web::no_store(r.headers_mut());
+            r
+        }
+        Err(e) => json_error(&e),
+    }
+}
+
+/// The body as a token-endpoint request, or the error response.
+fn read(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<TokenRequest, Response> {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            // Too large (413) or unreadable: still an RFC 6749 JSON error.
+            let e = OAuthError::invalid_request(format!(
+                "The request body could not be read (at most {} bytes).",
+                grant::MAX_BODY
+            ))
+            .with_cause(&rejection);
+            let mut resp = json_error(&e);
+            *resp.status_mut() = rejection.status();
+            return Err(resp);
+        }
+    };
+    parse(headers, &body).map_err(|e| json_error(&e))
 }
 
 fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {

@@ -1,0 +1,153 @@
+//! `/userinfo` (OpenID Connect Core §5.3) and token revocation (RFC 7009). An opaque access
+//! token is looked up by its hash; a JWT access token is accepted when Tessera signed it, it
+//! has not expired and its `aud` names the userinfo endpoint (Auth0's array audience).
+
+use serde_json::{Map, Value};
+
+use crate::{
+    ErrorCode, OAuthError,
+    grant::{ClientCredentials, Ctx, TokenRequest, authenticate_client, hs256_secret},
+    issue::profile_claims,
+    keys::{jwt_header, verify_hmac, verify_with},
+    model::{ArtifactKind, SigningAlg},
+    secret::SecretHash,
+};
+
+fn invalid_token(msg: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, msg)
+}
+
+/// The claims `/userinfo` returns for a bearer token: `sub`, and what its scopes allow.
+pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
+    let now = ctx.clock.now();
+    let (user_id, scopes) = if token.matches('.').count() == 2 {
+        jwt_subject(ctx, token, now).await?
+    } else {
+        let hash = SecretHash::of(token);
+        let a = ctx
+            .store
+            .artifact(&ctx.tenant.id, ArtifactKind::AccessToken, hash.as_str())
+            .await?
+            .filter(|a| a.is_live(now))
+            .ok_or_else(|| invalid_token("The access token is invalid, expired or revoked."))?;
+        let scopes = a.payload["scope"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (a.user_id.unwrap_or_default(), scopes)
+    };
+    let user = ctx
+        .store
+        .user(&ctx.tenant.id, &user_id)
+        .await?
+        .filter(|u| !u.blocked)
+        .ok_or_else(|| invalid_token("The access token's user does not exist or is blocked."))?;
+    Ok(profile_claims(&user, &scopes))
+}
+
+async fn jwt_subject(
+    ctx: &Ctx<'_>,
+    token: &str,
+    now: i64,
+) -> Result<(String, Vec<String>), OAuthError> {
+    let bad = || invalid_token("The access token is not a valid token of this tenant.");
+    let (alg, _) = jwt_header(token).map_err(|_| bad())?;
+    let claims = if alg == SigningAlg::HS256.as_str() {
+        // The secret is the API's: find the API the (unverified) audience names, then verify.
+        let unverified = unverified_claims(token).ok_or_else(bad)?;
+        let mut found = None;
+        for aud in audiences(&unverified) {
+            if let Some(api) = ctx
+                .store
+                .resource_server_by_identifier(&ctx.tenant.id, &aud)
+                .await?
+                .filter(|a| a.signing_alg == SigningAlg::HS256)
+            {
+                found = Some(api);
+                break;
+            }
+        }
+        let api = found.ok_or_else(bad)?;
+        let secret = hs256_secret(ctx.master, &api).map_err(OAuthError::server_error)?;
+        verify_hmac(&secret, token).map_err(|_| bad())?
+    } else {
+        verify_with(ctx.keys, token).map_err(|_| bad())?
+    };
+    if claims["iss"].as_str() != Some(&ctx.tenant.issuer) {
+        return Err(bad());
+    }
+    if claims["exp"].as_i64().is_none_or(|e| e <= now) {
+        return Err(invalid_token("The access token has expired."));
+    }
+    if !audiences(&claims).contains(&ctx.tenant.userinfo_audience()) {
+        return Err(invalid_token(
+            "The access token's audience does not include /userinfo: request the openid scope.",
+        ));
+    }
+    let sub = claims["sub"].as_str().ok_or_else(bad)?.to_owned();
+    let scopes = claims["scope"]
+        .as_str()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok((sub, scopes))
+}
+
+fn unverified_claims(token: &str) -> Option<Value> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let payload = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+fn audiences(claims: &Value) -> Vec<String> {
+    match &claims["aud"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// `POST /oauth/revoke` (RFC 7009 §2.1): a refresh token revokes its whole grant (and the opaque
+/// access tokens it gave); an opaque access token revokes itself. Unknown tokens, and tokens of
+/// other clients, are answered the same way (§2.2) and left alone.
+pub async fn revoke(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<(), OAuthError> {
+    let creds = ClientCredentials::from_request(req)?;
+    let client = authenticate_client(ctx, &creds).await?;
+    let token = req.require("token")?;
+    let hash = SecretHash::of(token);
+    let tenant = &ctx.tenant.id;
+    let order = match req.get("token_type_hint") {
+        Some("access_token") => [ArtifactKind::AccessToken, ArtifactKind::RefreshToken],
+        _ => [ArtifactKind::RefreshToken, ArtifactKind::AccessToken],
+    };
+    for kind in order {
+        let Some(a) = ctx.store.artifact(tenant, kind, hash.as_str()).await? else {
+            continue;
+        };
+        if a.client_id.as_deref() != Some(&client.client_id) {
+            tracing::info!(client_id = %client.client_id, "revocation of another client's token ignored");
+            return Ok(());
+        }
+        match kind {
+            ArtifactKind::RefreshToken => {
+                ctx.store.delete_family(tenant, &a.family).await?;
+            }
+            _ => {
+                ctx.store
+                    .delete_artifact(tenant, kind, hash.as_str())
+                    .await?;
+            }
+        }
+        return Ok(());
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `GET|POST /authorize` (RFC 6749 §3.1, OIDC Core §3.1.2.1) and the legacy hosted-page link
+//! `GET /login?client=…` from the seed. Validate, then answer from the session or send the
+//! browser to the login page; errors go to a page until the redirect URI is proven.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, HeaderValue},
+    response::{IntoResponse, Redirect, Response},
+};
+use tessera_core::{
+    OAuthError,
+    authorize::{self, AuthorizeError, AuthorizeRequest, SignedIn},
+    grant::Ctx,
+    login::{self, CSRF_COOKIE, SESSION_COOKIE},
+    secret::Secret,
+};
+
+use crate::{
+    state::AppState,
+    web::{cookie, set_cookie},
+};
+
+/// Parses `application/x-www-form-urlencoded` parameters; a repeated one is an error
+/// (RFC 6749 §3.1).
+pub fn form_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "The parameter '{}' is repeated.",
+                k.escape_default()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn get(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    match form_params(q.unwrap_or_default().as_bytes()) {
+        Ok(p) => run(&st, &headers, p).await,
+        Err(e) => st.pages.error_page(&e),
+    }
+}
+
+pub async fn post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match form_params(&body) {
+        Ok(p) => run(&st, &headers, p).await,
+        Err(e) => st.pages.error_page(&e),
+    }
+}
+
+/// The seed's `/login?client=…&protocol=oauth2&…` link, mapped onto `/authorize`.
+pub async fn legacy_login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let params = match form_params(q.unwrap_or_default().as_bytes()) {
+        Ok(p) => authorize::from_legacy_login(p),
+        Err(e) => return st.pages.error_page(&e),
+    };
+    tracing::warn!(
+        client_id = params.get("client_id").map(String::as_str).unwrap_or(""),
+        "deprecated: /login?client=… is the legacy hosted-page link; send the user to /authorize?client_id=… instead"
+    );
+    run(&st, &headers, params).await
+}
+
+async fn run(st: &AppState, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
+    let snap = st.snapshot();
+    let ctx = st.ctx(&snap);
+    let req = match authorize::validate(ctx.store, ctx.tenant, &params).await {
+        Ok(r) => r,
+        Err(e) => return refuse(st, &ctx, &e),
+    };
+    let now = ctx.clock.now();
+    let session = match cookie(headers, SESSION_COOKIE) {
+        Some(c) => login::find_session(ctx.store, ctx.tenant, &c, now)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "session lookup failed; asking for a login");
+                None
+            }),
+        None => None,
+    };
+    match authorize::decide(&ctx, &req, session).await {
+        Err(e) => refuse(st, &ctx, &e),
+        Ok(Some(who)) => answer(st, &ctx, &req, &who).await,
+        Ok(None) => {
+            // To the login page, with this browser's CSRF cookie.
+            let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32);
+            let browser = existing
+                .clone()
+                .unwrap_or_else(|| Secret::random(24).expose().to_owned());
+            match login::start_transaction(ctx.store, ctx.tenant, params, &browser, now).await {
+                Ok((handle, _)) => {
+                    let mut r = Redirect::to(&format!("/u/login?state={}", handle.expose()))
+                        .into_response();
+                    crate::web::no_store(r.headers_mut());
+                    if existing.is_none() {
+                        let secure = snap.tenant.issuer.starts_with("https:");
+                        r.headers_mut().append(
+                            axum::http::header::SET_COOKIE,
+                            set_cookie(CSRF_COOKIE, &browser, "/", secure, None),
+                        );
+                    }
+                    r
+                }
+                Err(e) => st.pages.error_page(&e.into()),
+            }
+        }
+    }
+}
+
+/// An error: back to the application once its redirect URI is proven, else a page.
+pub fn refuse(st: &AppState, ctx: &Ctx<'_>, e: &AuthorizeError) -> Response {
+    match e.delivery(&ctx.tenant.issuer) {
+        Some(d) => {
+            let err = e.error();
+            tracing::info!(error = err.code.as_str(), description = %err.description, cause = ?err.cause, "authorization error sent to the application");
+            st.pages.deliver(&d)
+        }
+        None => st.pages.error_page(e.error()),
+    }
+}
+
+/// Issues the authorization response for a signed-in user.
+pub async fn answer(
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    req: &AuthorizeRequest,
+    who: &SignedIn,
+) -> Response {
+    match authorize::respond(ctx, req, who).await {
+        Ok(done) => {
+            let format = done.format.as_ref().map(|f| f.header_value());
+            tracing::info!(
+                client_id = %req.client.client_id,
+                user_id = %done.user_id,
+                response_type = ?req.response_type,
+                token_format = format.as_deref().unwrap_or("none (code only)"),
+                "authorization granted"
+            );
+            let mut r = st.pages.deliver(&done.delivery);
+            if let Some(v) = format.and_then(|f| HeaderValue::from_str(&f).ok()) {
+                r.headers_mut().insert("tessera-token-format", v);
+            }
+            r
+        }
+        Err(e) => refuse(st, ctx, &e),
+    }
+}

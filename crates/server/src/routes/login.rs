@@ -1,0 +1,197 @@
+//! The hosted login page, `GET|POST /u/login?state=…`: shows the form for a parked
+//! `/authorize` request, checks the password, starts the tenant session and finishes the
+//! authorization. The form carries a CSRF token, and only the browser that started the login
+//! (its CSRF cookie) can post it.
+
+use axum::{
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+};
+use minijinja::context;
+use serde::Deserialize;
+use tessera_core::{
+    OAuthError,
+    authorize::{self, SignedIn},
+    login::{self, CSRF_COOKIE, LoginFailure, LoginTransaction, SESSION_COOKIE},
+};
+
+use super::authorize::{answer, form_params, refuse};
+use crate::{
+    state::{AppState, Snapshot},
+    web::{cookie, set_cookie},
+};
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    state: Option<String>,
+}
+
+fn expired(st: &AppState) -> Response {
+    st.pages.page(
+        StatusCode::BAD_REQUEST,
+        "error.html",
+        context! {
+            title => "This sign-in link has expired",
+            description => "The sign-in request is over or was already used. Go back to the application and sign in again.",
+        },
+    )
+}
+
+fn form(
+    st: &AppState,
+    status: StatusCode,
+    app_name: &str,
+    handle: &str,
+    tx: &LoginTransaction,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    st.pages.page(
+        status,
+        "login.html",
+        context! {
+            app_name => app_name,
+            action => "/u/login",
+            state => handle,
+            csrf => tx.csrf,
+            username => username,
+            error => error,
+        },
+    )
+}
+
+/// The parked transaction and the application's name.
+async fn load(
+    st: &AppState,
+    snap: &Snapshot,
+    handle: &str,
+) -> Result<(LoginTransaction, String), Response> {
+    let now = st.clock.now();
+    let tx = match login::find_transaction(st.store.as_ref(), &snap.tenant, handle, now).await {
+        Ok(Some(tx)) => tx,
+        Ok(None) => return Err(expired(st)),
+        Err(e) => return Err(st.pages.error_page(&e.into())),
+    };
+    let client_id = tx.params.get("client_id").cloned().unwrap_or_default();
+    match st.store.client(&snap.tenant.id, &client_id).await {
+        Ok(Some(c)) => Ok((tx, c.name)),
+        Ok(None) => Err(st.pages.error_page(&OAuthError::invalid_request(
+            "The application of this sign-in no longer exists.",
+        ))),
+        Err(e) => Err(st.pages.error_page(&e.into())),
+    }
+}
+
+pub async fn show(State(st): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let Some(handle) = q.state else {
+        return expired(&st);
+    };
+    let snap = st.snapshot();
+    match load(&st, &snap, &handle).await {
+        Ok((tx, app_name)) => {
+            let hint = tx.params.get("login_hint").cloned().unwrap_or_default();
+            form(&st, StatusCode::OK, &app_name, &handle, &tx, &hint, None)
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = match form_params(&body) {
+        Ok(p) => p,
+        Err(e) => return st.pages.error_page(&e),
+    };
+    let field = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    let handle = field("state");
+    let snap = st.snapshot();
+    let (tx, app_name) = match load(&st, &snap, handle).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let browser = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    if !tx.csrf_ok(field("csrf"), &browser) {
+        tracing::warn!("login form refused: CSRF token or browser cookie missing or wrong");
+        return st.pages.page(
+            StatusCode::FORBIDDEN,
+            "error.html",
+            context! {
+                title => "This sign-in form cannot be accepted",
+                description => "The form was not sent by the browser that opened it, or it is missing its security token. Go back to the application and sign in again.",
+            },
+        );
+    }
+    let ctx = st.ctx(&snap);
+    let username = field("username").trim();
+    let mut user =
+        match login::check_password(ctx.store, ctx.tenant, username, field("password")).await {
+            Ok(u) => u,
+            Err(LoginFailure::WrongCredentials) => {
+                tracing::info!(
+                    client_id = tx.params.get("client_id").map(String::as_str).unwrap_or(""),
+                    "login failed: wrong email or password"
+                );
+                let msg = "Wrong email or password.";
+                return form(
+                    &st,
+                    StatusCode::UNAUTHORIZED,
+                    &app_name,
+                    handle,
+                    &tx,
+                    username,
+                    Some(msg),
+                );
+            }
+            Err(LoginFailure::Blocked) => {
+                tracing::info!("login refused: the user is blocked");
+                let msg = "Your account is blocked. Contact the application's administrator.";
+                return form(
+                    &st,
+                    StatusCode::FORBIDDEN,
+                    &app_name,
+                    handle,
+                    &tx,
+                    username,
+                    Some(msg),
+                );
+            }
+            Err(LoginFailure::Store(e)) => return st.pages.error_page(&e.into()),
+        };
+
+    // The password is right: this transaction is spent, a new session starts.
+    let now = ctx.clock.now();
+    match login::finish_transaction(ctx.store, ctx.tenant, handle, now).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return expired(&st),
+        Err(e) => return st.pages.error_page(&e.into()),
+    }
+    if let Err(e) = login::record_login(ctx.store, &mut user, now).await {
+        tracing::warn!(error = %e, "could not record the login on the user");
+    }
+    if let Some(old) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = login::end_session(ctx.store, ctx.tenant, &old).await
+    {
+        tracing::warn!(error = %e, "could not end the previous session");
+    }
+    let (cookie_value, session) =
+        match login::create_session(ctx.store, ctx.tenant, &user.user_id, now).await {
+            Ok(s) => s,
+            Err(e) => return st.pages.error_page(&e.into()),
+        };
+    let secure = ctx.tenant.issuer.starts_with("https:");
+    let set = set_cookie(
+        SESSION_COOKIE,
+        cookie_value.expose(),
+        "/",
+        secure,
+        Some(ctx.tenant.session_lifetime),
+    );
+    // The request is checked again: the application may have changed meanwhile.
+    let mut resp = match authorize::validate(ctx.store, ctx.tenant, &tx.params).await {
+        Ok(req) => answer(&st, &ctx, &req, &SignedIn { user, session }).await,
+        Err(e) => refuse(&st, &ctx, &e),
+    };
+    resp.headers_mut().append(header::SET_COOKIE, set);
+    resp
+}

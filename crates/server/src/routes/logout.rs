@@ -1,0 +1,111 @@
+//! `GET /v2/logout` (Auth0) and `GET|POST /oidc/logout` (OpenID Connect RP-Initiated Logout
+//! 1.0): end the tenant session, clear its cookie, then redirect to an allowed logout URL or
+//! show the "signed out" page.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use minijinja::context;
+use tessera_core::{
+    OAuthError,
+    login::{self, SESSION_COOKIE},
+    logout::{self, LogoutOutcome},
+};
+
+use super::authorize::form_params;
+use crate::{
+    state::AppState,
+    web::{cookie, set_cookie},
+};
+
+pub async fn v2(State(st): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let p = form_params(q.unwrap_or_default().as_bytes());
+    let snap = st.snapshot();
+    let ctx = st.ctx(&snap);
+    let outcome = match &p {
+        Ok(p) => {
+            let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
+            logout::v2(&ctx, get("returnTo"), get("client_id")).await
+        }
+        Err(e) => Err(e.clone()),
+    };
+    finish(&st, &headers, outcome).await
+}
+
+pub async fn oidc_get(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    oidc(&st, &headers, form_params(q.unwrap_or_default().as_bytes())).await
+}
+
+pub async fn oidc_post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    oidc(&st, &headers, form_params(&body)).await
+}
+
+async fn oidc(
+    st: &AppState,
+    headers: &HeaderMap,
+    p: Result<HashMap<String, String>, OAuthError>,
+) -> Response {
+    let snap = st.snapshot();
+    let ctx = st.ctx(&snap);
+    let outcome = match &p {
+        Ok(p) => {
+            let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
+            logout::oidc(
+                &ctx,
+                get("id_token_hint"),
+                get("post_logout_redirect_uri"),
+                get("client_id"),
+                get("state"),
+            )
+            .await
+        }
+        Err(e) => Err(e.clone()),
+    };
+    finish(st, headers, outcome).await
+}
+
+/// Ends the session whatever else happens, then redirects or shows a page.
+async fn finish(
+    st: &AppState,
+    headers: &HeaderMap,
+    outcome: Result<LogoutOutcome, OAuthError>,
+) -> Response {
+    let snap = st.snapshot();
+    let tenant = &snap.tenant;
+    if let Some(c) = cookie(headers, SESSION_COOKIE)
+        && let Err(e) = login::end_session(st.store.as_ref(), tenant, &c).await
+    {
+        tracing::warn!(error = %e, "could not end the session");
+    }
+    if let Ok(LogoutOutcome { sid: Some(sid), .. }) = &outcome
+        && let Err(e) = login::end_session_by_sid(st.store.as_ref(), tenant, sid).await
+    {
+        tracing::warn!(error = %e, "could not end the hinted session");
+    }
+    let mut r = match outcome {
+        Ok(LogoutOutcome {
+            redirect: Some(url),
+            ..
+        }) => Redirect::to(&url).into_response(),
+        Ok(_) => st
+            .pages
+            .page(StatusCode::OK, "logged_out.html", context! {}),
+        Err(e) => st.pages.error_page(&e),
+    };
+    tracing::info!("session ended by logout");
+    let secure = tenant.issuer.starts_with("https:");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", "/", secure, Some(0)),
+    );
+    r
+}

@@ -1,0 +1,236 @@
+//! Browser-facing plumbing: HTML pages rendered with minijinja (autoescaped; a tenant may
+//! override any template by putting a file of the same name in its override folder), cookies,
+//! and the responses an authorization endpoint sends (redirect, auto-submitting form_post page,
+//! error page).
+
+use std::path::PathBuf;
+
+use axum::{
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use minijinja::{Environment, Value, context};
+use tessera_core::{OAuthError, authorize::Delivery};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "form_post.html",
+        include_str!("../templates/form_post.html"),
+    ),
+    (
+        "logged_out.html",
+        include_str!("../templates/logged_out.html"),
+    ),
+];
+
+/// The templates of one tenant: its override folder first, then the embedded defaults.
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+impl Pages {
+    /// `override_dir`: e.g. `<data_dir>/templates/<tenant>/`; files there replace the embedded
+    /// templates of the same name (read once, at the first render).
+    pub fn new(override_dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        // .html templates are autoescaped by default; say it anyway, for every name.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.set_loader(move |name| {
+            if let Some(dir) = &override_dir
+                && !name.contains(['/', '\\'])
+                && !name.starts_with('.')
+            {
+                match std::fs::read_to_string(dir.join(name)) {
+                    Ok(s) => return Ok(Some(s)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read template override {name}: {e}"),
+                        ));
+                    }
+                }
+            }
+            Ok(EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| (*s).to_owned()))
+        });
+        Self { env }
+    }
+
+    /// Renders a page; a broken override template falls back to a plain message, logged.
+    pub fn render(&self, name: &str, ctx: Value) -> String {
+        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "template failed to render");
+                "<!doctype html><title>Error</title><p>This page could not be shown.</p>".into()
+            }
+        }
+    }
+
+    /// An HTML page with the headers every hosted page carries.
+    pub fn page(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        html(status, self.render(name, ctx))
+    }
+
+    /// The error page for a request that cannot be sent back to the application.
+    pub fn error_page(&self, e: &OAuthError) -> Response {
+        tracing::info!(error = e.code.as_str(), description = %e.description, cause = ?e.cause, "authorization refused with an error page");
+        let status = if e.code == tessera_core::ErrorCode::ServerError {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        self.page(
+            status,
+            "error.html",
+            context! {
+                title => "This sign-in request is not valid",
+                description => e.description,
+                code => e.code.as_str(),
+            },
+        )
+    }
+
+    /// Sends an authorization response: a redirect, or the auto-submitting form of
+    /// `response_mode=form_post`.
+    pub fn deliver(&self, d: &Delivery) -> Response {
+        match d {
+            Delivery::Redirect(url) => {
+                let mut r = Redirect::to(url).into_response();
+                no_store(r.headers_mut());
+                r
+            }
+            Delivery::FormPost { action, fields } => {
+                let body = self.render(
+                    "form_post.html",
+                    context! { action => action, fields => fields },
+                );
+                let mut r = html(StatusCode::OK, body);
+                // The one page that needs a script: the inline auto-submit.
+                r.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'none'",
+                    ),
+                );
+                r
+            }
+        }
+    }
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    let h = r.headers_mut();
+    no_store(h);
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+pub fn no_store(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Secure` when the issuer is https.
+/// `max_age: Some(0)` deletes the cookie; `None` makes a browser-session cookie.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    secure: bool,
+    max_age: Option<i64>,
+) -> HeaderValue {
+    let mut s = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    if secure {
+        s.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        s.push_str(&format!("; Max-Age={age}"));
+    }
+    // Names and values are ours (base64url / hex), so this is always a valid header.
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_escape_what_they_show() {
+        let pages = Pages::new(None);
+        let html = pages.render(
+            "login.html",
+            context! { app_name => "<script>x</script>", action => "/u/login", state => "s", csrf => "c", username => "\"><b>" },
+        );
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(!html.contains("<script>x"));
+        assert!(!html.contains("\"><b>"));
+    }
+
+    #[test]
+    fn overrides_replace_embedded_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("logged_out.html"), "bye {{ 1 + 1 }}").unwrap();
+        let pages = Pages::new(Some(dir.path().to_owned()));
+        assert_eq!(pages.render("logged_out.html", context! {}), "bye 2");
+        assert!(
+            pages
+                .render("error.html", context! { title => "t" })
+                .contains("<h1>t</h1>")
+        );
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tessera_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&h, "tessera_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "c"), None);
+        let c = set_cookie("n", "v", "/", true, None);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "n=v; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+    }
+}
