@@ -378,6 +378,7 @@ pub struct AppSpec {
     pub grant_types: Option<Vec<String>>,
     pub auth_method: Option<String>,
     pub legacy: Option<bool>,
+    pub allow_pkce_plain: Option<bool>,
 }
 
 fn clean_list(list: &[String]) -> Vec<String> {
@@ -435,6 +436,9 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     }
     if let Some(l) = spec.legacy {
         c.oidc_conformant = !l;
+    }
+    if let Some(p) = spec.allow_pkce_plain {
+        c.allow_pkce_plain = p;
     }
     let public = c.token_endpoint_auth_method == AuthMethod::None;
     if public && c.allows_grant(GrantType::ClientCredentials) {

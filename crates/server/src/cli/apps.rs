@@ -74,6 +74,9 @@ pub struct AppArgs {
     /// Legacy (non OIDC-conformant) application
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     legacy: Option<bool>,
+    /// Also accept PKCE code_challenge_method=plain (S256 is always accepted)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    allow_pkce_plain: Option<bool>,
 }
 
 impl AppArgs {
@@ -87,6 +90,7 @@ impl AppArgs {
             grant_types: self.grant_types.as_ref().map(|l| split_list(l)),
             auth_method: self.auth_method.clone(),
             legacy: self.legacy,
+            allow_pkce_plain: self.allow_pkce_plain,
         }
     }
 }
