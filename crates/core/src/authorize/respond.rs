@@ -46,7 +46,10 @@ pub async fn decide(
     };
     let mut signed_in = None;
     if let Some(session) = session.filter(|_| !req.prompt.contains(&Prompt::Login)) {
-        let fresh_enough = req.max_age.is_none_or(|m| now - session.auth_time <= m);
+        // max_age=0 always asks for the password, like prompt=login (OIDC Core §3.1.2.1).
+        let fresh_enough = req
+            .max_age
+            .is_none_or(|m| m > 0 && now - session.auth_time <= m);
         let user = ctx
             .store
             .user(&ctx.tenant.id, &session.user_id)

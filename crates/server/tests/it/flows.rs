@@ -210,3 +210,145 @@ fn half_hash(s: &str) -> String {
     let d = sha2::Sha256::digest(s.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d[..16])
 }
+
+/// Authorizes with an existing session or fails; returns the callback (error or success).
+async fn callback_of(b: &Browser, params: &[(&str, &str)]) -> crate::browser::Callback {
+    crate::browser::callback(b.authorize(params).await).await
+}
+
+#[tokio::test]
+async fn an_audience_that_names_no_api_is_service_not_found() {
+    let (app, spa) = setup(&[]).await;
+    let b = Browser::new(&app);
+    for rt in ["token", "code"] {
+        let params = [
+            ("client_id", spa.as_str()),
+            ("redirect_uri", CB),
+            ("response_type", rt),
+            ("audience", "https://nope.example.com"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "s-9"),
+        ];
+        let cb = callback_of(&b, &params).await;
+        assert_eq!(cb.url, CB);
+        assert_eq!(cb.params["error"], "access_denied");
+        let d = &cb.params["error_description"];
+        assert!(
+            d.starts_with("Service not found: https://nope.example.com"),
+            "{d}"
+        );
+        assert!(
+            d.contains("tessera apis create"),
+            "says how to register it: {d}"
+        );
+        assert_eq!(cb.params["state"], "s-9");
+        assert_eq!(cb.params["iss"], app.issuer());
+    }
+}
+
+#[tokio::test]
+async fn the_tenant_default_audience_gives_a_jwt() {
+    let (app, spa) = setup(&[]).await;
+    app.api(API, &[]);
+    app.cli_json(&["tenant", "update", "--default-audience", API]);
+    // The tenant snapshot is polled; within a second the default applies.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = obtain(&app, &spa, Flow::Code, &[("scope", "read:x")]).await;
+        if got.access_token.contains('.') {
+            let (_, claims) = verify(&app, &got.access_token, API).await;
+            assert_eq!(claims["aud"], API);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "default audience not applied"
+        );
+    }
+}
+
+#[tokio::test]
+async fn legacy_apps_get_an_id_token_from_response_type_token_conformant_ones_do_not() {
+    let app = spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let legacy = app.spa(&["--legacy"]);
+    let conformant = app.spa(&[]);
+    let extra = [("scope", "openid profile")];
+    let got = obtain(&app, &legacy, IMPLICIT, &extra).await;
+    let id = got
+        .id_token
+        .expect("a legacy app gets an ID token with response_type=token");
+    let (_, claims) = verify(&app, &id, &legacy).await;
+    assert_eq!(claims["name"], "Ann Example");
+    assert!(
+        claims.get("email").is_none(),
+        "no email scope, no email claim"
+    );
+    let got = obtain(&app, &conformant, IMPLICIT, &extra).await;
+    assert!(
+        got.id_token.is_none(),
+        "a conformant app gets no ID token from response_type=token"
+    );
+}
+
+#[tokio::test]
+async fn the_seeds_legacy_login_link_maps_onto_authorize() {
+    let (app, spa) = setup(&[]).await;
+    let b = Browser::new(&app);
+    let q = serde_urlencoded::to_string([
+        ("client", spa.as_str()),
+        ("protocol", "oauth2"),
+        ("redirect_uri", CB),
+        ("response_type", "token"),
+        ("scope", "openid profile"),
+        ("state", "legacy-1"),
+    ])
+    .unwrap();
+    let r = b.get(&format!("login?{q}")).await;
+    let loc = crate::browser::location(&r);
+    assert!(loc.starts_with("/u/login?state="), "{} {loc}", r.status());
+    let page = b.get(&loc).await.text().await.unwrap();
+    assert!(page.contains("My SPA"), "the login page names the app");
+    let cb = crate::browser::callback(b.post_login(&page, EMAIL, PASSWORD).await).await;
+    assert_eq!(cb.params["state"], "legacy-1");
+    assert_eq!(cb.params["access_token"].len(), 32, "opaque: no audience");
+    // The same link with an unknown client is an error page, not a redirect.
+    let r = b
+        .get("login?client=nope&protocol=oauth2&response_type=token")
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(crate::browser::location(&r).is_empty());
+}
+
+#[tokio::test]
+async fn form_post_delivers_an_auto_submitting_form() {
+    let (app, spa) = setup(&[]).await;
+    let b = Browser::new(&app);
+    let params = [
+        ("client_id", spa.as_str()),
+        ("redirect_uri", CB),
+        ("response_type", "id_token token"),
+        ("response_mode", "form_post"),
+        ("scope", "openid"),
+        ("nonce", "n-2"),
+        ("state", "<s&t>"),
+    ];
+    let (_, html) = b.to_login_page(&params).await;
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let cb = crate::browser::callback(r).await;
+    assert_eq!(cb.url, CB);
+    assert_eq!(
+        cb.params["state"], "<s&t>",
+        "escaped in HTML, intact after parsing"
+    );
+    assert!(cb.params.contains_key("id_token") && cb.params.contains_key("access_token"));
+    assert_eq!(cb.params["iss"], app.issuer());
+}

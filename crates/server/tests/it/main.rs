@@ -5,5 +5,6 @@ mod browser;
 mod cli;
 mod discovery;
 mod flows;
+mod login;
 mod support;
 mod token;

@@ -1,0 +1,282 @@
+//! The hosted login and the tenant session: wrong passwords, blocked users, CSRF, single
+//! sign-on, `prompt=none|login`, `max_age`, logout.
+
+use crate::{
+    browser::{Browser, CB, CHALLENGE, EMAIL, PASSWORD, callback, hidden, location},
+    support::{TestApp, spawn_app, verify},
+};
+
+async fn setup() -> (TestApp, String) {
+    let app = spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&["--logout-urls", "https://app.example.com/bye"]);
+    (app, spa)
+}
+
+fn implicit(client_id: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("client_id", client_id),
+        ("redirect_uri", CB),
+        ("response_type", "id_token token"),
+        ("scope", "openid profile email"),
+        ("nonce", "n-1"),
+        ("state", "s-1"),
+    ]
+}
+
+fn with<'a>(
+    mut p: Vec<(&'a str, &'a str)>,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    p.extend_from_slice(extra);
+    p
+}
+
+#[tokio::test]
+async fn the_login_page_is_an_accessible_form_naming_the_app() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    let (_, html) = b
+        .to_login_page(&with(implicit(&spa), &[("login_hint", "ann@example.com")]))
+        .await;
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("My SPA"));
+    assert!(html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"));
+    assert!(
+        html.contains("name=\"username\"") && html.contains("autocomplete=\"current-password\"")
+    );
+    assert!(hidden(&html, "csrf").is_some_and(|c| c.len() >= 32));
+    assert!(
+        html.contains("value=\"ann@example.com\""),
+        "login_hint prefills the email"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_a_readable_error_and_the_form_again() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    let r = b.post_login(&html, EMAIL, "wrong password").await;
+    assert_eq!(r.status(), 401);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("role=\"alert\"") && page.contains("Wrong email or password."));
+    // Unknown emails get the same words.
+    let r = b.post_login(&page, "nobody@example.com", PASSWORD).await;
+    assert!(r.text().await.unwrap().contains("Wrong email or password."));
+    // The transaction survives a wrong password: the right one still works.
+    let cb = callback(b.post_login(&page, EMAIL, PASSWORD).await).await;
+    assert!(cb.params.contains_key("access_token"), "{:?}", cb.params);
+}
+
+#[tokio::test]
+async fn blocked_users_cannot_sign_in() {
+    let (app, spa) = setup().await;
+    app.cli(&["users", "block", EMAIL]);
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    assert_eq!(r.status(), 403);
+    assert!(location(&r).is_empty());
+    assert!(r.text().await.unwrap().contains("blocked"));
+}
+
+#[tokio::test]
+async fn a_login_post_without_its_csrf_token_or_cookie_is_rejected() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    let state = hidden(&html, "state").unwrap();
+    let post = |http: &reqwest::Client, form: Vec<(&'static str, String)>| {
+        http.post(b.url("u/login")).form(&form).send()
+    };
+    // No csrf field.
+    let r = post(
+        &b.http,
+        vec![
+            ("state", state.clone()),
+            ("username", EMAIL.into()),
+            ("password", PASSWORD.into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    // The right token from another browser (no CSRF cookie): login CSRF.
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = post(
+        &other,
+        vec![
+            ("state", state.clone()),
+            ("csrf", hidden(&html, "csrf").unwrap()),
+            ("username", EMAIL.into()),
+            ("password", PASSWORD.into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "no session was created"
+    );
+}
+
+#[tokio::test]
+async fn the_session_cookie_signs_in_a_second_app_silently_and_prompt_none_works() {
+    let (app, spa) = setup().await;
+    let other = app.spa(&[]);
+    let b = Browser::new(&app);
+
+    // prompt=none before any login: login_required back to the app.
+    let cb = callback(
+        b.authorize(&with(implicit(&spa), &[("prompt", "none")]))
+            .await,
+    )
+    .await;
+    assert_eq!(cb.params["error"], "login_required");
+    assert_eq!(cb.params["state"], "s-1");
+
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tessera_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "http issuer: no Secure flag");
+    let first = callback(r).await;
+    let (_, first_id) = verify(&app, &first.params["id_token"], &spa).await;
+
+    // The second app: no login page, same session, same auth_time.
+    for p in [
+        implicit(&other),
+        with(implicit(&other), &[("prompt", "none")]),
+    ] {
+        let cb = callback(b.authorize(&p).await).await;
+        assert!(cb.params.contains_key("access_token"), "{:?}", cb.params);
+        let (_, id) = verify(&app, &cb.params["id_token"], &other).await;
+        assert_eq!(id["sid"], first_id["sid"]);
+        assert_eq!(id["auth_time"], first_id["auth_time"]);
+    }
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_force_a_fresh_password() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    let first = b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let (_, first_id) = verify(&app, &first.params["id_token"], &spa).await;
+
+    for extra in [[("prompt", "login")], [("max_age", "0")]] {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let p = with(implicit(&spa), &extra);
+        let r = b.authorize(&p).await;
+        assert!(
+            location(&r).starts_with("/u/login"),
+            "{extra:?} asks for the password again"
+        );
+        let cb = b.login(&p, EMAIL, PASSWORD).await;
+        let (_, id) = verify(&app, &cb.params["id_token"], &spa).await;
+        assert!(
+            id["auth_time"].as_i64() > first_id["auth_time"].as_i64(),
+            "auth_time is the new password check"
+        );
+    }
+    // max_age=0 with prompt=none cannot be satisfied silently.
+    let cb = callback(
+        b.authorize(&with(
+            implicit(&spa),
+            &[("prompt", "none"), ("max_age", "0")],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(cb.params["error"], "login_required");
+    // A generous max_age is satisfied by the session.
+    let cb = callback(
+        b.authorize(&with(implicit(&spa), &[("max_age", "3600")]))
+            .await,
+    )
+    .await;
+    assert!(cb.params.contains_key("id_token"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_redirects_only_to_allowed_urls() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    let none = with(implicit(&spa), &[("prompt", "none")]);
+
+    // /v2/logout with an allowed returnTo.
+    b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let r = b
+        .get(&format!(
+            "v2/logout?client_id={spa}&returnTo=https%3A%2F%2Fapp.example.com%2Fbye"
+        ))
+        .await;
+    assert_eq!(location(&r), "https://app.example.com/bye");
+    let cb = callback(b.authorize(&none).await).await;
+    assert_eq!(cb.params["error"], "login_required", "the session is over");
+
+    // A returnTo that is not allowed: error page, no redirect (and still logged out).
+    b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let r = b
+        .get(&format!(
+            "v2/logout?client_id={spa}&returnTo=https%3A%2F%2Fevil.example%2F"
+        ))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(location(&r).is_empty());
+    let cb = callback(b.authorize(&none).await).await;
+    assert_eq!(cb.params["error"], "login_required");
+
+    // RP-initiated logout with id_token_hint, post_logout_redirect_uri and state.
+    let cb = b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let q = serde_urlencoded::to_string([
+        ("id_token_hint", cb.params["id_token"].as_str()),
+        ("post_logout_redirect_uri", "https://app.example.com/bye"),
+        ("state", "bye-1"),
+    ])
+    .unwrap();
+    let r = b.get(&format!("oidc/logout?{q}")).await;
+    assert_eq!(location(&r), "https://app.example.com/bye?state=bye-1");
+    let cb = callback(b.authorize(&none).await).await;
+    assert_eq!(cb.params["error"], "login_required");
+
+    // Without a redirect: the signed-out page.
+    let r = b.get("oidc/logout").await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("signed out"));
+}
+
+#[tokio::test]
+async fn a_public_app_must_use_pkce_and_gets_a_code() {
+    let (app, spa) = setup().await;
+    let b = Browser::new(&app);
+    b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let base = [
+        ("client_id", spa.as_str()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+    ];
+    let cb = callback(b.authorize(&base).await).await;
+    assert_eq!(cb.params["error"], "invalid_request");
+    let mut p = base.to_vec();
+    p.extend([
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let cb = callback(b.authorize(&p).await).await;
+    assert!(cb.params["code"].len() >= 40);
+    assert!(cb.url == CB && !cb.params.contains_key("access_token"));
+}
