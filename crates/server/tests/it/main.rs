@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod discovery;
 mod flows;
+mod grants;
 mod login;
 mod support;
 mod token;
