@@ -86,8 +86,10 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         ));
     }
 
-    // Narrow the scope if asked; never widen it (RFC 6749 §6).
+    // A refreshed ID token carries no nonce (OIDC Core §12.2).
     let mut grant = p.grant;
+    grant.nonce = None;
+    // Narrow the scope if asked; never widen it (RFC 6749 §6).
     if let Some(s) = req.get("scope") {
         let requested = scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
         if let Some(extra) = requested.iter().find(|r| !grant.has_scope(r)) {

@@ -7,5 +7,6 @@ mod discovery;
 mod flows;
 mod grants;
 mod login;
+mod oidc_client;
 mod support;
 mod token;
