@@ -23,7 +23,7 @@ pub async fn token(
 ) -> Response {
     let req = match read(&headers, body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let snap = st.snapshot();
     let ctx = st.ctx(&snap);
@@ -53,7 +53,7 @@ pub async fn revoke(
 ) -> Response {
     let req = match read(&headers, body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let snap = st.snapshot();
     match tessera_core::userinfo::revoke(&st.ctx(&snap), &req).await {
@@ -70,7 +70,7 @@ pub async fn revoke(
 fn read(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<TokenRequest, Response> {
+) -> Result<TokenRequest, Box<Response>> {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -82,10 +82,10 @@ fn read(
             .with_cause(&rejection);
             let mut resp = json_error(&e);
             *resp.status_mut() = rejection.status();
-            return Err(resp);
+            return Err(Box::new(resp));
         }
     };
-    parse(headers, &body).map_err(|e| json_error(&e))
+    parse(headers, &body).map_err(|e| Box::new(json_error(&e)))
 }
 
 fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {

@@ -49,7 +49,7 @@ async fn obtain(app: &TestApp, client_id: &str, flow: Flow, extra: &[(&str, &str
     assert_eq!(cb.url, CB);
     assert_eq!(cb.params["state"], "st-1");
     assert_eq!(cb.params["iss"], app.issuer(), "RFC 9207 iss");
-    assert!(cb.params.get("error").is_none(), "{:?}", cb.params);
+    assert!(!cb.params.contains_key("error"), "{:?}", cb.params);
     match flow {
         Flow::Implicit(_) => Got {
             access_token: cb.params["access_token"].clone(),
@@ -61,7 +61,7 @@ async fn obtain(app: &TestApp, client_id: &str, flow: Flow, extra: &[(&str, &str
         },
         Flow::Code => {
             assert!(
-                cb.params.get("access_token").is_none(),
+                !cb.params.contains_key("access_token"),
                 "no token in the front channel"
             );
             let r = app
