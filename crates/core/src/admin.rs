@@ -180,6 +180,88 @@ pub async fn set_default_audience(
     Ok(t)
 }
 
+/// Tenant lifetimes, in seconds; `None` leaves a value as it is.
+#[derive(Debug, Default, Clone)]
+pub struct TenantLifetimes {
+    pub id_token_lifetime: Option<i64>,
+    pub session_lifetime: Option<i64>,
+    pub session_idle_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
+    pub refresh_token_idle_lifetime: Option<i64>,
+    pub refresh_token_reuse_interval: Option<i64>,
+}
+
+/// Changes the tenant's session and token lifetimes. Each must be positive (the reuse interval
+/// may be 0) and at most 365 days; an idle lifetime may not exceed its absolute one.
+pub async fn set_lifetimes(
+    store: &dyn Store,
+    tenant_id: &str,
+    l: &TenantLifetimes,
+) -> AdminResult<Tenant> {
+    const MAX: i64 = 365 * 86_400;
+    let mut t = store
+        .tenant(tenant_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+    let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
+        (
+            "--id-token-lifetime",
+            l.id_token_lifetime,
+            &mut t.id_token_lifetime,
+            1,
+        ),
+        (
+            "--session-lifetime",
+            l.session_lifetime,
+            &mut t.session_lifetime,
+            1,
+        ),
+        (
+            "--session-idle-lifetime",
+            l.session_idle_lifetime,
+            &mut t.session_idle_lifetime,
+            1,
+        ),
+        (
+            "--refresh-token-lifetime",
+            l.refresh_token_lifetime,
+            &mut t.refresh_token_lifetime,
+            1,
+        ),
+        (
+            "--refresh-token-idle-lifetime",
+            l.refresh_token_idle_lifetime,
+            &mut t.refresh_token_idle_lifetime,
+            1,
+        ),
+        (
+            "--refresh-token-reuse-interval",
+            l.refresh_token_reuse_interval,
+            &mut t.refresh_token_reuse_interval,
+            0,
+        ),
+    ];
+    for (flag, value, slot, min) in fields {
+        if let Some(v) = value {
+            if !(min..=MAX).contains(&v) {
+                return Err(invalid(format!(
+                    "{flag} must be between {min} and {MAX} seconds"
+                )));
+            }
+            *slot = v;
+        }
+    }
+    if t.session_idle_lifetime > t.session_lifetime
+        || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
+    {
+        return Err(invalid(
+            "an idle lifetime cannot be longer than its absolute lifetime".into(),
+        ));
+    }
+    store.update_tenant(&t).await?;
+    Ok(t)
+}
+
 // ---------------------------------------------------------------- APIs
 
 #[derive(Debug, Default, Clone)]

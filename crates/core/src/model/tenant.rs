@@ -90,6 +90,7 @@ impl Tenant {
             "tenant": self.id,
             "issuer": self.issuer,
             "default_audience": self.default_audience.clone().unwrap_or_default(),
+            "id_token_lifetime": self.id_token_lifetime,
             "idle_session_lifetime": self.session_idle_lifetime / 3600,
             "session_lifetime": self.session_lifetime / 3600,
             "refresh_token": {

@@ -1,4 +1,4 @@
-//! `tessera tenant show|update`: tenant settings (the default audience for now).
+//! `tessera tenant show|update`: tenant settings (default audience, session and token lifetimes).
 
 use clap::Subcommand;
 use tessera_core::admin;
@@ -15,17 +15,51 @@ pub enum TenantCmd {
         /// The API that token requests without `audience` are for ("" clears it)
         #[arg(long)]
         default_audience: Option<String>,
+        /// ID token lifetime, seconds (default 36000)
+        #[arg(long)]
+        id_token_lifetime: Option<i64>,
+        /// Login session absolute lifetime, seconds (default 2592000, 30 days)
+        #[arg(long)]
+        session_lifetime: Option<i64>,
+        /// Login session inactivity lifetime, seconds (default 259200, 3 days)
+        #[arg(long)]
+        session_idle_lifetime: Option<i64>,
+        /// Refresh token absolute lifetime, seconds (default 2592000)
+        #[arg(long)]
+        refresh_token_lifetime: Option<i64>,
+        /// Refresh token inactivity lifetime, seconds (default 1296000)
+        #[arg(long)]
+        refresh_token_idle_lifetime: Option<i64>,
+        /// Seconds a rotated refresh token may still be used without revoking its family (default 0)
+        #[arg(long)]
+        refresh_token_reuse_interval: Option<i64>,
     },
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
     match cmd {
         TenantCmd::Show => out.object(&i.tenant.management_json()),
-        TenantCmd::Update { default_audience } => {
-            let t = match default_audience {
-                Some(a) => admin::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?,
-                None => i.tenant.clone(),
+        TenantCmd::Update {
+            default_audience,
+            id_token_lifetime,
+            session_lifetime,
+            session_idle_lifetime,
+            refresh_token_lifetime,
+            refresh_token_idle_lifetime,
+            refresh_token_reuse_interval,
+        } => {
+            let lifetimes = admin::TenantLifetimes {
+                id_token_lifetime,
+                session_lifetime,
+                session_idle_lifetime,
+                refresh_token_lifetime,
+                refresh_token_idle_lifetime,
+                refresh_token_reuse_interval,
             };
+            let mut t = admin::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
+            if let Some(a) = default_audience {
+                t = admin::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
+            }
             out.object(&t.management_json());
         }
     }
