@@ -96,3 +96,6 @@ pub async fn token(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, O
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;
