@@ -21,6 +21,27 @@ async fn discovery_names_the_issuer_and_endpoints() {
     assert_eq!(d["issuer"], issuer.as_str());
     assert_eq!(d["token_endpoint"], format!("{issuer}oauth/token"));
     assert_eq!(d["jwks_uri"], format!("{issuer}.well-known/jwks.json"));
+    assert_eq!(d["authorization_endpoint"], format!("{issuer}authorize"));
+    assert_eq!(d["userinfo_endpoint"], format!("{issuer}userinfo"));
+    assert_eq!(d["revocation_endpoint"], format!("{issuer}oauth/revoke"));
+    assert_eq!(d["end_session_endpoint"], format!("{issuer}oidc/logout"));
+    let grants: Vec<&str> = d["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for g in [
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    ] {
+        assert!(grants.contains(&g), "{g}");
+    }
+    assert_eq!(d["response_types_supported"].as_array().unwrap().len(), 7);
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     for field in [
         "response_types_supported",
         "grant_types_supported",

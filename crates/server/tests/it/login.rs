@@ -280,3 +280,98 @@ async fn a_public_app_must_use_pkce_and_gets_a_code() {
     assert!(cb.params["code"].len() >= 40);
     assert!(cb.url == CB && !cb.params.contains_key("access_token"));
 }
+
+const PLAIN: &str = "plain-verifier-plain-verifier-plain-verifier-0123";
+
+fn plain_params(client: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("client_id", client),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+        ("code_challenge", PLAIN),
+        ("code_challenge_method", "plain"),
+        ("ui_locales", "fr"),
+        ("screen_hint", "signup"),
+        ("x-made-up", "ignored"),
+    ]
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_ignored_and_plain_pkce_needs_the_apps_consent() {
+    let (app, _) = setup().await;
+    let plain_ok = app.spa(&["--allow-pkce-plain"]);
+    let s256_only = app.spa(&[]);
+    let b = Browser::new(&app);
+    let verifier = PLAIN;
+    let cb = callback(b.authorize(&plain_params(&s256_only)).await).await;
+    assert_eq!(cb.params["error"], "invalid_request");
+    assert!(cb.params["error_description"].contains("S256"));
+
+    let cb = b.login(&plain_params(&plain_ok), EMAIL, PASSWORD).await;
+    let code = cb
+        .params
+        .get("code")
+        .expect("unknown parameters are ignored");
+    let r = app
+        .token_form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &plain_ok),
+            ("code", code),
+            ("redirect_uri", CB),
+            ("code_verifier", verifier),
+        ])
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_issuer_is_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = tessera::settings::Settings {
+        data_dir: dir.path().to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        issuer: Some("https://id.example.com".into()),
+        ..Default::default()
+    };
+    let server = tessera::app::spawn(settings).await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "apps",
+            "create",
+            "--name",
+            "s",
+            "--type",
+            "spa",
+            "--callbacks",
+            CB,
+            "--json",
+        ])
+        .env("TESSERA_LOG", "error")
+        .output()
+        .unwrap();
+    let app: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let q = serde_urlencoded::to_string([
+        ("client_id", app["client_id"].as_str().unwrap()),
+        ("response_type", "token"),
+        ("redirect_uri", CB),
+    ])
+    .unwrap();
+    let r = http
+        .get(server.url(&format!("authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("tessera_csrf="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    server.stop().await;
+}
