@@ -166,15 +166,7 @@ pub async fn access_token(
     Ok(IssuedAccessToken {
         token,
         expires_in: lifetime,
-        format: TokenFormat {
-            jwt: true,
-            reason: format!(
-                "audience {} is a registered API (alg {}, dialect {})",
-                api.identifier,
-                api.signing_alg.as_str(),
-                api.token_dialect.as_str()
-            ),
-        },
+        format: TokenFormat::jwt_for(api),
     })
 }
 

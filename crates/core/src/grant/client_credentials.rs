@@ -92,15 +92,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         scope: (!scopes.is_empty()).then(|| scope::join(&scopes)),
         expires_in: api.token_lifetime,
         token_type: "Bearer",
-        format: TokenFormat {
-            jwt: true,
-            reason: format!(
-                "audience {} is a registered API (alg {}, dialect {})",
-                api.identifier,
-                api.signing_alg.as_str(),
-                api.token_dialect.as_str()
-            ),
-        },
+        format: TokenFormat::jwt_for(&api),
         grant_type: "client_credentials",
     })
 }

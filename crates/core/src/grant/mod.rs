@@ -42,6 +42,19 @@ pub struct TokenFormat {
 }
 
 impl TokenFormat {
+    /// A JWT because the audience is a registered API.
+    pub fn jwt_for(api: &crate::model::ResourceServer) -> Self {
+        Self {
+            jwt: true,
+            reason: format!(
+                "audience {} is a registered API (alg {}, dialect {})",
+                api.identifier,
+                api.signing_alg.as_str(),
+                api.token_dialect.as_str()
+            ),
+        }
+    }
+
     /// The `Tessera-Token-Format` header value, e.g. `jwt; audience=https://api (RS256, access_token)`.
     pub fn header_value(&self) -> String {
         let kind = if self.jwt { "jwt" } else { "opaque" };

@@ -74,6 +74,15 @@ async fn setup() -> (TestApp, String, Browser) {
     (app, spa, b)
 }
 
+async fn refresh(app: &TestApp, client_id: &str, rt: &str) -> reqwest::Response {
+    app.token_form(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", client_id),
+        ("refresh_token", rt),
+    ])
+    .await
+}
+
 async fn userinfo_status(app: &TestApp, token: &str) -> u16 {
     app.http
         .get(app.url("userinfo"))
@@ -109,15 +118,7 @@ async fn a_reused_code_is_invalid_grant_and_revokes_what_the_first_redemption_ga
         401,
         "the first access token is revoked"
     );
-    let (_, err, _) = error_of(
-        app.token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &spa),
-            ("refresh_token", rt),
-        ])
-        .await,
-    )
-    .await;
+    let (_, err, _) = error_of(refresh(&app, &spa, rt).await).await;
     assert_eq!(err, "invalid_grant", "and so is the refresh token");
 }
 
@@ -385,15 +386,7 @@ async fn revocation_ends_refresh_tokens_and_opaque_access_tokens() {
         "RFC 7009 §2.2"
     );
     assert_eq!(revoke(rt).await.unwrap().status(), 200);
-    let (_, err, _) = error_of(
-        app.token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &spa),
-            ("refresh_token", rt),
-        ])
-        .await,
-    )
-    .await;
+    let (_, err, _) = error_of(refresh(&app, &spa, rt).await).await;
     assert_eq!(err, "invalid_grant");
     assert_eq!(
         userinfo_status(&app, at).await,
