@@ -403,6 +403,16 @@ async fn revocation_ends_refresh_tokens_and_opaque_access_tokens() {
         .unwrap();
     let at = t["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, at).await, 200);
+    // POST /userinfo with the token in the body (RFC 6750 §2.2) works too.
+    let r = app
+        .http
+        .post(app.url("userinfo"))
+        .form(&[("access_token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.unwrap()["sub"].is_string());
     assert_eq!(revoke(at).await.unwrap().status(), 200);
     let r = app
         .http

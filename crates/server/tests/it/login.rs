@@ -375,3 +375,24 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_tenant_can_override_the_login_page_template() {
+    let (app, spa) = setup().await;
+    let dir = app.dir.path().join("templates").join("default");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("login.html"),
+        r#"<h1>Welcome to ACME, {{ app_name }}</h1>
+<form method="post" action="{{ action }}">
+<input type="hidden" name="state" value="{{ state }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<input name="username"><input name="password" type="password"></form>"#,
+    )
+    .unwrap();
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    assert!(html.contains("Welcome to ACME, My SPA"), "{html}");
+    let cb = callback(b.post_login(&html, EMAIL, PASSWORD).await).await;
+    assert!(cb.params.contains_key("access_token"));
+}
