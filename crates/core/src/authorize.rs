@@ -268,6 +268,21 @@ pub async fn validate(
         )));
     }
 
+    // Request objects are not supported: say so rather than drop their parameters (OIDC Core
+    // §6.1, §6.2).
+    if get(p, "request").is_some() {
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "The request parameter (a request object) is not supported: send plain parameters.",
+        )));
+    }
+    if get(p, "request_uri").is_some() {
+        return Err(fail(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "The request_uri parameter is not supported: send plain parameters.",
+        )));
+    }
+
     // 4. Scopes, nonce.
     let scopes = scope::parse(get(p, "scope").unwrap_or(""))
         .map_err(|e| fail(OAuthError::new(ErrorCode::InvalidScope, e)))?;
@@ -311,7 +326,7 @@ pub async fn validate(
             Some((c.to_owned(), method))
         }
     };
-    if response_type.code && client.app_type.is_public() && code_challenge.is_none() {
+    if response_type.code && client.is_public() && code_challenge.is_none() {
         return Err(fail(OAuthError::invalid_request(
             "Public applications must use PKCE: send code_challenge with S256.",
         )));

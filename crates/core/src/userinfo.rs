@@ -1,15 +1,16 @@
 //! `/userinfo` (OpenID Connect Core §5.3) and token revocation (RFC 7009). An opaque access
-//! token is looked up by its hash; a JWT access token is accepted when Tessera signed it, it
-//! has not expired and its `aud` names the userinfo endpoint (Auth0's array audience).
+//! token is looked up by its hash; a JWT access token is accepted when the tenant's key ring
+//! signed it (not an HS256 API secret), it has not expired and its `aud` names the userinfo
+//! endpoint (Auth0's array audience). Either way the token must carry `openid`.
 
 use serde_json::{Map, Value};
 
 use crate::{
     ErrorCode, OAuthError,
-    grant::{ClientCredentials, Ctx, TokenRequest, authenticate_client, hs256_secret},
+    grant::{ClientCredentials, Ctx, TokenRequest, authenticate_client},
     issue::profile_claims,
-    keys::{jwt_header, verify_hmac, verify_with},
-    model::{ArtifactKind, SigningAlg},
+    keys::verify_with,
+    model::ArtifactKind,
     secret::SecretHash,
 };
 
@@ -40,6 +41,12 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
             .unwrap_or_default();
         (a.user_id.unwrap_or_default(), scopes)
     };
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "The access token was not issued with the openid scope, which /userinfo needs.",
+        ));
+    }
     let user = ctx
         .store
         .user(&ctx.tenant.id, &user_id)
@@ -55,28 +62,9 @@ async fn jwt_subject(
     now: i64,
 ) -> Result<(String, Vec<String>), OAuthError> {
     let bad = || invalid_token("The access token is not a valid token of this tenant.");
-    let (alg, _) = jwt_header(token).map_err(|_| bad())?;
-    let claims = if alg == SigningAlg::HS256.as_str() {
-        // The secret is the API's: find the API the (unverified) audience names, then verify.
-        let unverified = unverified_claims(token).ok_or_else(bad)?;
-        let mut found = None;
-        for aud in audiences(&unverified) {
-            if let Some(api) = ctx
-                .store
-                .resource_server_by_identifier(&ctx.tenant.id, &aud)
-                .await?
-                .filter(|a| a.signing_alg == SigningAlg::HS256)
-            {
-                found = Some(api);
-                break;
-            }
-        }
-        let api = found.ok_or_else(bad)?;
-        let secret = hs256_secret(ctx.master, &api).map_err(OAuthError::server_error)?;
-        verify_hmac(&secret, token).map_err(|_| bad())?
-    } else {
-        verify_with(ctx.keys, token).map_err(|_| bad())?
-    };
+    // Only the tenant's own keys: an HS256 API's secret is held by that API's owner, who must
+    // not be able to mint tokens that read any user's profile here.
+    let claims = verify_with(ctx.keys, token).map_err(|_| bad())?;
     if claims["iss"].as_str() != Some(&ctx.tenant.issuer) {
         return Err(bad());
     }
@@ -97,12 +85,6 @@ async fn jwt_subject(
         .map(str::to_owned)
         .collect();
     Ok((sub, scopes))
-}
-
-fn unverified_claims(token: &str) -> Option<Value> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let payload = token.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
 fn audiences(claims: &Value) -> Vec<String> {

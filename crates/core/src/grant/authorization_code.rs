@@ -48,46 +48,43 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         ));
     }
 
-    // 2. Consume the code: exactly one redemption wins.
+    // 2. The code, if it is this client's; then consume it: exactly one redemption wins.
     let hash = SecretHash::of(code);
     let now = ctx.clock.now();
     let tenant = &ctx.tenant.id;
-    let Some(artifact) = ctx
+    let kind = ArtifactKind::AuthorizationCode;
+    let seen = ctx
         .store
-        .consume_artifact(tenant, ArtifactKind::AuthorizationCode, hash.as_str(), now)
+        .artifact(tenant, kind, hash.as_str())
         .await?
-    else {
-        let seen = ctx
-            .store
-            .artifact(tenant, ArtifactKind::AuthorizationCode, hash.as_str())
-            .await?;
-        return Err(match seen {
-            Some(a) if a.consumed_at.is_some() => {
-                let revoked = ctx.store.delete_family(tenant, &a.family).await?;
-                tracing::warn!(
-                    client_id = %client.client_id,
-                    revoked,
-                    "authorization code reused: its grant's tokens are revoked"
-                );
-                invalid_grant(
-                    "The authorization code has already been used; the tokens it gave are revoked.",
-                )
-            }
-            Some(a) if a.consumed_at.is_none() => {
-                invalid_grant("The authorization code has expired.")
-            }
-            _ => invalid_grant("Invalid authorization code."),
-        });
+        .filter(|a| a.client_id.as_deref() == Some(client.client_id.as_str()))
+        .ok_or_else(|| invalid_grant("Invalid authorization code."))?;
+    let consumed = if seen.consumed_at.is_none() && seen.expires_at > now {
+        ctx.store
+            .consume_artifact(tenant, kind, hash.as_str(), now)
+            .await?
+    } else {
+        None
+    };
+    let Some(artifact) = consumed else {
+        if seen.expires_at <= now && seen.consumed_at.is_none() {
+            return Err(invalid_grant("The authorization code has expired."));
+        }
+        // Used before (or just now, by a racing request): revoke what it gave.
+        let revoked = ctx.store.delete_family(tenant, &seen.family).await?;
+        tracing::warn!(
+            client_id = %client.client_id,
+            revoked,
+            "authorization code reused: its grant's tokens are revoked"
+        );
+        return Err(invalid_grant(
+            "The authorization code has already been used; the tokens it gave are revoked.",
+        ));
     };
     let p: CodePayload = serde_json::from_value(artifact.payload)
         .map_err(|e| OAuthError::server_error(format!("corrupt code payload: {e}")))?;
 
     // 3. The code's bindings (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 9700 §2.1.1 downgrade).
-    if p.grant.client_id != client.client_id {
-        return Err(invalid_grant(
-            "The authorization code was issued to another client.",
-        ));
-    }
     match req.get("redirect_uri") {
         Some(r) if r != p.redirect_uri => {
             return Err(invalid_grant(
@@ -120,7 +117,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
                 "code_verifier sent, but the authorization request had no code_challenge.",
             ));
         }
-        (None, None) if client.app_type.is_public() => {
+        (None, None) if client.is_public() => {
             return Err(invalid_grant("Public applications must use PKCE."));
         }
         (None, None) => {}
@@ -129,13 +126,28 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     // 4. Tokens, as the implicit flow would have given them (but with back-channel lifetimes).
     let user = issue::active_user(ctx, &p.grant.user_id).await?;
     let api = issue::grant_api(ctx, &p.grant).await?;
-    user_token_response(
+    let response = user_token_response(
         ctx,
         &p.grant,
+        None,
         &user,
         api.as_ref(),
         RefreshFamily::New,
         "authorization_code",
     )
-    .await
+    .await?;
+    // A replay racing with this redemption revokes the family, possibly before the tokens above
+    // were stored; the consumed code row goes with the family, so its absence says so.
+    if ctx
+        .store
+        .artifact(tenant, kind, hash.as_str())
+        .await?
+        .is_none()
+    {
+        ctx.store.delete_family(tenant, &artifact.family).await?;
+        return Err(invalid_grant(
+            "The authorization code was replayed while it was being redeemed; its tokens are revoked.",
+        ));
+    }
+    Ok(response)
 }

@@ -71,6 +71,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     user_token_response(
         ctx,
         &grant,
+        None,
         &user,
         api.as_ref(),
         RefreshFamily::New,

@@ -41,82 +41,95 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     let now = ctx.clock.now();
     let tenant = &ctx.tenant.id;
 
-    let artifact = match ctx
+    let kind = ArtifactKind::RefreshToken;
+    let requested = req
+        .get("scope")
+        .map(|s| scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e)))
+        .transpose()?;
+
+    // The token, if it is this client's. Everything that can be refused is checked before it
+    // is consumed, so a refused request does not burn it.
+    let seen = ctx
         .store
-        .consume_artifact(tenant, ArtifactKind::RefreshToken, hash.as_str(), now)
+        .artifact(tenant, kind, hash.as_str())
         .await?
-    {
-        Some(a) => a,
-        None => {
-            let seen = ctx
-                .store
-                .artifact(tenant, ArtifactKind::RefreshToken, hash.as_str())
-                .await?
-                .filter(|a| a.client_id.as_deref() == Some(&client.client_id));
-            match seen {
-                // Inside the reuse interval a retry gets a fresh pair, the family lives on.
-                Some(a)
-                    if a.consumed_at
-                        .is_some_and(|c| now - c < ctx.tenant.refresh_token_reuse_interval)
-                        && a.expires_at > now =>
-                {
-                    a
-                }
-                Some(a) if a.consumed_at.is_some() => {
-                    let revoked = ctx.store.delete_family(tenant, &a.family).await?;
-                    tracing::warn!(
-                        client_id = %client.client_id,
-                        revoked,
-                        "refresh token reused: its family is revoked"
-                    );
-                    return Err(invalid_grant(
-                        "The refresh token has already been used; every token of its grant is revoked.",
-                    ));
-                }
-                Some(_) => return Err(invalid_grant("The refresh token has expired.")),
-                None => return Err(invalid_grant("Unknown or invalid refresh token.")),
+        .filter(|a| a.client_id.as_deref() == Some(client.client_id.as_str()))
+        .ok_or_else(|| invalid_grant("Unknown or invalid refresh token."))?;
+    if seen.consumed_at.is_none() && seen.expires_at <= now {
+        return Err(invalid_grant("The refresh token has expired."));
+    }
+    let stored: RefreshPayload = serde_json::from_value(seen.payload.clone())
+        .map_err(|e| OAuthError::server_error(format!("corrupt refresh token payload: {e}")))?;
+    // Narrow the scope if asked; never widen it (RFC 6749 §6).
+    let narrowed = match requested {
+        None => None,
+        Some(requested) => {
+            if let Some(extra) = requested.iter().find(|r| !stored.grant.has_scope(r)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("The scope '{extra}' was not granted to this refresh token."),
+                ));
             }
+            Some(scope::intersect(&stored.grant.scopes, &requested))
         }
     };
-    let p: RefreshPayload = serde_json::from_value(artifact.payload)
-        .map_err(|e| OAuthError::server_error(format!("corrupt refresh token payload: {e}")))?;
-    if p.grant.client_id != client.client_id {
-        return Err(invalid_grant(
-            "The refresh token was issued to another client.",
-        ));
+
+    // Consume it: exactly one of racing requests wins. A consumed token is a replay, forgiven
+    // only inside the tenant's reuse interval.
+    let fresh = if seen.consumed_at.is_none() {
+        ctx.store
+            .consume_artifact(tenant, kind, hash.as_str(), now)
+            .await?
+    } else {
+        None
+    };
+    if fresh.is_none() {
+        let within_interval = seen
+            .consumed_at
+            .is_some_and(|c| now - c < ctx.tenant.refresh_token_reuse_interval)
+            && seen.expires_at > now;
+        if !within_interval {
+            let revoked = ctx.store.delete_family(tenant, &seen.family).await?;
+            tracing::warn!(
+                client_id = %client.client_id,
+                revoked,
+                "refresh token reused: its family is revoked"
+            );
+            return Err(invalid_grant(
+                "The refresh token has already been used; every token of its grant is revoked.",
+            ));
+        }
     }
 
     // A refreshed ID token carries no nonce (OIDC Core §12.2).
-    let mut grant = p.grant;
+    let mut grant = stored.grant;
     grant.nonce = None;
-    // Narrow the scope if asked; never widen it (RFC 6749 §6).
-    if let Some(s) = req.get("scope") {
-        let requested = scope::parse(s).map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e))?;
-        if let Some(extra) = requested.iter().find(|r| !grant.has_scope(r)) {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                format!("The scope '{extra}' was not granted to this refresh token."),
-            ));
-        }
-        // The narrowed token keeps offline_access, or the family would end here.
-        grant.scopes = grant
-            .scopes
-            .iter()
-            .filter(|g| requested.contains(g) || *g == "offline_access")
-            .cloned()
-            .collect();
-    }
     let user = issue::active_user(ctx, &grant.user_id).await?;
     let api = issue::grant_api(ctx, &grant).await?;
-    user_token_response(
+    let response = user_token_response(
         ctx,
         &grant,
+        narrowed,
         &user,
         api.as_ref(),
         RefreshFamily::Rotate {
-            created_at: p.family_created_at,
+            created_at: stored.family_created_at,
         },
         "refresh_token",
     )
-    .await
+    .await?;
+    // A replay racing with this rotation may revoke the family before the new tokens were
+    // stored; the old token's row goes with the family, so its absence says so.
+    if ctx
+        .store
+        .artifact(tenant, kind, hash.as_str())
+        .await?
+        .is_none()
+    {
+        ctx.store.delete_family(tenant, &seen.family).await?;
+        return Err(invalid_grant(
+            "The refresh token was replayed while it was being used; its grant is revoked.",
+        ));
+    }
+    Ok(response)
 }

@@ -17,17 +17,38 @@ pub enum RefreshFamily {
     Rotate { created_at: i64 },
 }
 
+/// `narrowed`: the scopes of this response's access and ID tokens when the client asked for
+/// fewer than the grant has (a refresh with `scope`); the refresh token keeps the grant's
+/// scopes (RFC 6749 §6).
 pub async fn user_token_response(
     ctx: &Ctx<'_>,
     grant: &UserGrant,
+    narrowed: Option<Vec<String>>,
     user: &User,
     api: Option<&ResourceServer>,
     family: RefreshFamily,
     grant_type: &'static str,
 ) -> Result<TokenResponse, OAuthError> {
-    let at = issue::access_token(ctx, grant, api, false).await?;
-    let id_token = if grant.has_scope("openid") {
-        Some(issue::id_token(ctx, grant, user, Some(&at.token), None)?)
+    let narrowed_grant;
+    let token_grant = match narrowed {
+        Some(scopes) => {
+            narrowed_grant = UserGrant {
+                scopes,
+                ..grant.clone()
+            };
+            &narrowed_grant
+        }
+        None => grant,
+    };
+    let at = issue::access_token(ctx, token_grant, api, false).await?;
+    let id_token = if token_grant.has_scope("openid") {
+        Some(issue::id_token(
+            ctx,
+            token_grant,
+            user,
+            Some(&at.token),
+            None,
+        )?)
     } else {
         None
     };
@@ -44,7 +65,7 @@ pub async fn user_token_response(
         access_token: at.token,
         id_token,
         refresh_token,
-        scope: (!grant.scopes.is_empty()).then(|| crate::scope::join(&grant.scopes)),
+        scope: (!token_grant.scopes.is_empty()).then(|| crate::scope::join(&token_grant.scopes)),
         expires_in: at.expires_in,
         token_type: "Bearer",
         format: at.format,

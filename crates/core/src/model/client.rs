@@ -170,6 +170,12 @@ impl Client {
         self.grant_types.contains(&g)
     }
 
+    /// A client that does not authenticate at the token endpoint (a SPA, a native app, or any
+    /// app set to `none`): its codes need PKCE (RFC 9700 §2.1.1).
+    pub fn is_public(&self) -> bool {
+        self.app_type.is_public() || self.token_endpoint_auth_method == AuthMethod::None
+    }
+
     /// The Management API shape. `client_secret` is added by the caller only at creation or
     /// rotation, the one time it exists in the clear.
     pub fn management_json(&self) -> Value {

@@ -81,7 +81,10 @@ async fn respond(st: &AppState, token: Option<Result<String, OAuthError>>) -> Re
 /// The error with its `WWW-Authenticate: Bearer error="…"` challenge (RFC 6750 §3).
 fn challenge(e: &OAuthError) -> Response {
     let mut r = json_error(e);
-    if matches!(e.code, ErrorCode::InvalidToken | ErrorCode::InvalidRequest) {
+    if matches!(
+        e.code,
+        ErrorCode::InvalidToken | ErrorCode::InvalidRequest | ErrorCode::InsufficientScope
+    ) {
         if e.code == ErrorCode::InvalidToken {
             *r.status_mut() = StatusCode::UNAUTHORIZED;
         }

@@ -328,17 +328,24 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let rt2 = t2["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt1, rt2);
     let (_, at) = verify(&app, t2["access_token"].as_str().unwrap(), API).await;
-    assert_eq!(at["scope"], "openid read:x offline_access");
+    assert_eq!(at["scope"], "openid read:x");
+    assert_eq!(t2["scope"], "openid read:x");
     assert!(t2["id_token"].is_string());
-    // Widening is refused.
+    // Widening is refused, and the refusal does not use the token up.
     let (_, err, _) = error_of(refresh(rt2.clone(), Some("openid admin")).await).await;
     assert_eq!(err, "invalid_scope");
+    // The rotated refresh token still carries the whole grant (RFC 6749 §6).
+    let r = refresh(rt2, None).await;
+    assert_eq!(r.status(), 200);
+    let t3: Value = r.json().await.unwrap();
+    assert_eq!(t3["scope"], "openid read:x write:x offline_access");
+    let rt3 = t3["refresh_token"].as_str().unwrap().to_owned();
 
-    // Reusing rt1 revokes the family: rt2 stops working too.
+    // Reusing rt1 revokes the family: the newest token stops working too.
     let (_, err, desc) = error_of(refresh(rt1, None).await).await;
     assert_eq!(err, "invalid_grant");
     assert!(desc.contains("already been used"), "{desc}");
-    let (_, err, _) = error_of(refresh(rt2, None).await).await;
+    let (_, err, _) = error_of(refresh(rt3, None).await).await;
     assert_eq!(err, "invalid_grant", "the whole family is revoked");
 }
 
@@ -395,7 +402,9 @@ async fn revocation_ends_refresh_tokens_and_opaque_access_tokens() {
     );
 
     // An opaque access token alone.
-    let code = code_for(&app, &b, &spa, &PKCE).await;
+    let mut extra = PKCE.to_vec();
+    extra.push(("scope", "openid"));
+    let code = code_for(&app, &b, &spa, &extra).await;
     let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
         .await
         .json()
@@ -483,6 +492,43 @@ async fn userinfo_refuses_missing_malformed_and_foreign_tokens() {
     for token in ["nope", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
         assert_eq!(userinfo_status(&app, token).await, 401, "{token}");
     }
+    // An opaque token issued without openid: 403 insufficient_scope (RFC 6750 §3.1).
+    let spa = app.spa(&[]);
+    let b = Browser::new(&app);
+    let code = code_for(&app, &b, &spa, &PKCE).await;
+    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .get(app.url("userinfo"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    // A JWT for an HS256 API, even with the userinfo audience, is not accepted: the API's owner
+    // holds that secret.
+    app.api("https://hs.example.com", &["--signing-alg", "HS256"]);
+    let mut extra = PKCE.to_vec();
+    extra.extend([("scope", "openid"), ("audience", "https://hs.example.com")]);
+    let code = code_for(&app, &b, &spa, &extra).await;
+    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = t["access_token"].as_str().unwrap();
+    assert_eq!(at.matches('.').count(), 2, "a JWT");
+    assert_eq!(userinfo_status(&app, at).await, 401);
     // An m2m JWT for an API (no userinfo audience) is refused.
     app.api(API, &[]);
     let (id, secret) = app.granted_m2m(API, "read:x");
