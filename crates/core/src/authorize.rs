@@ -54,6 +54,9 @@ pub enum ResponseMode {
     Query,
     Fragment,
     FormPost,
+    /// Auth0's `web_message`: a page that posts the response to the opener or parent window
+    /// (auth0-spa-js's silent authentication), for origins in the app's allowed web origins.
+    WebMessage,
 }
 
 impl ResponseMode {
@@ -62,6 +65,7 @@ impl ResponseMode {
             "query" => Some(Self::Query),
             "fragment" => Some(Self::Fragment),
             "form_post" => Some(Self::FormPost),
+            "web_message" => Some(Self::WebMessage),
             _ => None,
         }
     }
@@ -248,6 +252,20 @@ pub async fn validate(
         }
         Some((_, Some(m))) => m,
     };
+    if response_mode == ResponseMode::WebMessage {
+        let allowed = web_origin(&redirect_uri).is_some_and(|o| {
+            client
+                .web_origins
+                .iter()
+                .any(|w| w.trim_end_matches('/') == o)
+        });
+        if !allowed {
+            return Err(page(OAuthError::invalid_request(
+                "response_mode=web_message needs the redirect_uri's origin in the application's \
+                 allowed web origins (tessera apps update CLIENT_ID --web-origins ORIGIN).",
+            )));
+        }
+    }
     let fail = |e: OAuthError| redirect(response_mode, e);
 
     // 3. The client may use this flow.
@@ -402,6 +420,17 @@ pub enum Delivery {
         action: String,
         fields: Vec<(String, String)>,
     },
+    /// A page posting `{type: "authorization_response", response: fields}` to `origin`.
+    WebMessage {
+        origin: String,
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// The origin (`scheme://host[:port]`) of an http(s) URL.
+pub fn web_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    matches!(u.scheme(), "http" | "https").then(|| u.origin().ascii_serialization())
 }
 
 /// Encodes response parameters for `mode`, adding `iss` (RFC 9207 §2). A query already in the
@@ -420,6 +449,10 @@ pub fn deliver(
     match mode {
         ResponseMode::FormPost => Delivery::FormPost {
             action: redirect_uri.to_owned(),
+            fields: all,
+        },
+        ResponseMode::WebMessage => Delivery::WebMessage {
+            origin: web_origin(redirect_uri).unwrap_or_default(),
             fields: all,
         },
         ResponseMode::Query | ResponseMode::Fragment => {

@@ -19,7 +19,7 @@ pub fn openid_configuration(tenant: &Tenant) -> Value {
             "code", "token", "id_token", "id_token token", "code id_token", "code token",
             "code id_token token"
         ],
-        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
         "grant_types_supported": [
             "authorization_code", "implicit", "refresh_token", "client_credentials", "password"
         ],

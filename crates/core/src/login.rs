@@ -250,12 +250,3 @@ pub async fn end_session(
         .delete_artifact(&tenant.id, ArtifactKind::Session, hash.as_str())
         .await
 }
-
-/// Ends a session by its public id (RP-initiated logout with an `id_token_hint`).
-pub async fn end_session_by_sid(
-    store: &dyn Store,
-    tenant: &Tenant,
-    sid: &str,
-) -> Result<u64, StoreError> {
-    store.delete_family(&tenant.id, sid).await
-}

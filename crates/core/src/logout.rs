@@ -5,7 +5,7 @@
 
 use crate::{OAuthError, grant::Ctx, keys::verify_with, model::Client};
 
-/// Where the browser goes, and which session an `id_token_hint` named.
+/// Where the browser goes, and which session an `id_token_hint` named (for the log).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct LogoutOutcome {
     pub redirect: Option<String>,

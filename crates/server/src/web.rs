@@ -24,6 +24,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "logged_out.html",
         include_str!("../templates/logged_out.html"),
     ),
+    (
+        "web_message.html",
+        include_str!("../templates/web_message.html"),
+    ),
 ];
 
 /// The templates of one tenant: its override folder first, then the embedded defaults.
@@ -75,7 +79,19 @@ impl Pages {
 
     /// An HTML page with the headers every hosted page carries.
     pub fn page(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
-        html(status, self.render(name, ctx))
+        html(status, self.render(name, ctx), &[])
+    }
+
+    /// A page whose form, once posted, redirects to one of `callbacks`: browsers apply the
+    /// CSP `form-action` to that redirect too, so the callbacks' origins are allowed.
+    pub fn form_page(
+        &self,
+        status: StatusCode,
+        name: &str,
+        ctx: Value,
+        callbacks: &[String],
+    ) -> Response {
+        html(status, self.render(name, ctx), callbacks)
     }
 
     /// The error page for a request that cannot be sent back to the application.
@@ -111,7 +127,7 @@ impl Pages {
                     "form_post.html",
                     context! { action => action, fields => fields },
                 );
-                let mut r = html(StatusCode::OK, body);
+                let mut r = html(StatusCode::OK, body, &[]);
                 // The one page that needs a script: the inline auto-submit.
                 r.headers_mut().insert(
                     header::CONTENT_SECURITY_POLICY,
@@ -121,11 +137,49 @@ impl Pages {
                 );
                 r
             }
+            Delivery::WebMessage { origin, fields } => {
+                let response: std::collections::BTreeMap<&str, &str> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let body = self.render(
+                    "web_message.html",
+                    context! { origin => origin, response => response },
+                );
+                let mut r = html(StatusCode::OK, body, &[]);
+                let h = r.headers_mut();
+                // Framed by the application's page (its origin is an allowed web origin).
+                h.remove(header::X_FRAME_OPTIONS);
+                let csp = format!(
+                    "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors {origin}"
+                );
+                if let Ok(v) = HeaderValue::from_str(&csp) {
+                    h.insert(header::CONTENT_SECURITY_POLICY, v);
+                }
+                r
+            }
         }
     }
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+/// A CSP source for the origin of `url`: `https://host:port` for web URLs, `scheme:` for an
+/// app's custom scheme. `None` for anything unparsable.
+fn csp_source(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let origin = u.origin();
+    let source = if origin.is_tuple() {
+        origin.ascii_serialization()
+    } else {
+        format!("{}:", u.scheme())
+    };
+    // Keep the header well-formed whatever was registered.
+    source
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        .then_some(source)
+}
+
+fn html(status: StatusCode, body: String, form_targets: &[String]) -> Response {
     let mut r = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -134,11 +188,21 @@ fn html(status: StatusCode, body: String) -> Response {
         .into_response();
     let h = r.headers_mut();
     no_store(h);
+    let mut form_action = String::from("'self'");
+    for source in form_targets.iter().filter_map(|u| csp_source(u)) {
+        if !form_action.split(' ').any(|s| s == source) {
+            form_action.push(' ');
+            form_action.push_str(&source);
+        }
+    }
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
+        }),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -215,6 +279,43 @@ mod tests {
             pages
                 .render("error.html", context! { title => "t" })
                 .contains("<h1>t</h1>")
+        );
+    }
+
+    #[test]
+    fn web_message_scripts_cannot_be_broken_out_of() {
+        let pages = Pages::new(None);
+        let html = pages.render(
+            "web_message.html",
+            context! { origin => "https://a.example", response => context! { state => "</script><script>alert(1)" } },
+        );
+        assert!(
+            html.contains("var targetOrigin = \"https://a.example\";"),
+            "{html}"
+        );
+        assert!(!html.contains("</script><script>"), "{html}");
+    }
+
+    #[test]
+    fn form_action_allows_the_callbacks_origins() {
+        let r = html(
+            StatusCode::OK,
+            String::new(),
+            &[
+                "https://app.example.com/cb?x=1".into(),
+                "https://app.example.com/other".into(),
+                "com.example.app:/callback".into(),
+                "http://localhost:8080/cb".into(),
+            ],
+        );
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains(
+                "form-action 'self' https://app.example.com com.example.app: http://localhost:8080;"
+            ),
+            "{csp}"
         );
     }
 

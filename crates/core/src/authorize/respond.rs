@@ -128,13 +128,23 @@ pub async fn respond(
     // The access token in the front channel (implicit and hybrid).
     let mut format = None;
     let access = if rt.token {
-        let at = issue::access_token(ctx, &grant, req.api.as_ref(), true)
+        // No refresh token comes from the front channel, so its token does not claim one.
+        let front = UserGrant {
+            scopes: grant
+                .scopes
+                .iter()
+                .filter(|s| *s != "offline_access")
+                .cloned()
+                .collect(),
+            ..grant.clone()
+        };
+        let at = issue::access_token(ctx, &front, req.api.as_ref(), true)
             .await
             .map_err(fail)?;
         params.push(("access_token", at.token.clone()));
         params.push(("token_type", "Bearer".into()));
         params.push(("expires_in", at.expires_in.to_string()));
-        params.push(("scope", crate::scope::join(&grant.scopes)));
+        params.push(("scope", crate::scope::join(&front.scopes)));
         format = Some(at.format);
         Some(at.token)
     } else {

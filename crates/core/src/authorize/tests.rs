@@ -245,11 +245,22 @@ async fn proven_redirects_carry_the_errors() {
     let (_, _, e) = redirect_err(
         w.run(&with(&[
             ("response_type", "code"),
-            ("response_mode", "web_message"),
+            ("response_mode", "made_up"),
         ]))
         .await,
     );
     assert_eq!(e.code, ErrorCode::InvalidRequest);
+    // Request objects are refused, not silently dropped (OIDC Core §6.1, §6.2).
+    for (param, code) in [
+        ("request", ErrorCode::RequestNotSupported),
+        ("request_uri", ErrorCode::RequestUriNotSupported),
+    ] {
+        let (_, _, e) = redirect_err(
+            w.run(&with(&[("response_type", "code"), (param, "x")]))
+                .await,
+        );
+        assert_eq!(e.code, code);
+    }
 }
 
 #[tokio::test]

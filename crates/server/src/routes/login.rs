@@ -15,6 +15,7 @@ use tessera_core::{
     OAuthError,
     authorize::{self, SignedIn},
     login::{self, CSRF_COOKIE, LoginFailure, LoginTransaction, SESSION_COOKIE},
+    model::Client,
 };
 
 use super::authorize::{answer, form_params, refuse};
@@ -42,32 +43,33 @@ fn expired(st: &AppState) -> Response {
 fn form(
     st: &AppState,
     status: StatusCode,
-    app_name: &str,
+    app: &Client,
     handle: &str,
     tx: &LoginTransaction,
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    st.pages.page(
+    st.pages.form_page(
         status,
         "login.html",
         context! {
-            app_name => app_name,
+            app_name => app.name,
             action => "/u/login",
             state => handle,
             csrf => tx.csrf,
             username => username,
             error => error,
         },
+        &app.callbacks,
     )
 }
 
-/// The parked transaction and the application's name.
+/// The parked transaction and its application.
 async fn load(
     st: &AppState,
     snap: &Snapshot,
     handle: &str,
-) -> Result<(LoginTransaction, String), Response> {
+) -> Result<(LoginTransaction, Client), Response> {
     let now = st.clock.now();
     let tx = match login::find_transaction(st.store.as_ref(), &snap.tenant, handle, now).await {
         Ok(Some(tx)) => tx,
@@ -76,7 +78,7 @@ async fn load(
     };
     let client_id = tx.params.get("client_id").cloned().unwrap_or_default();
     match st.store.client(&snap.tenant.id, &client_id).await {
-        Ok(Some(c)) => Ok((tx, c.name)),
+        Ok(Some(c)) => Ok((tx, c)),
         Ok(None) => Err(st.pages.error_page(&OAuthError::invalid_request(
             "The application of this sign-in no longer exists.",
         ))),
@@ -90,9 +92,9 @@ pub async fn show(State(st): State<AppState>, Query(q): Query<LoginQuery>) -> Re
     };
     let snap = st.snapshot();
     match load(&st, &snap, &handle).await {
-        Ok((tx, app_name)) => {
+        Ok((tx, app)) => {
             let hint = tx.params.get("login_hint").cloned().unwrap_or_default();
-            form(&st, StatusCode::OK, &app_name, &handle, &tx, &hint, None)
+            form(&st, StatusCode::OK, &app, &handle, &tx, &hint, None)
         }
         Err(r) => r,
     }
@@ -106,7 +108,7 @@ pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes)
     let field = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
     let handle = field("state");
     let snap = st.snapshot();
-    let (tx, app_name) = match load(&st, &snap, handle).await {
+    let (tx, app) = match load(&st, &snap, handle).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -136,7 +138,7 @@ pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes)
                 return form(
                     &st,
                     StatusCode::UNAUTHORIZED,
-                    &app_name,
+                    &app,
                     handle,
                     &tx,
                     username,
@@ -149,7 +151,7 @@ pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes)
                 return form(
                     &st,
                     StatusCode::FORBIDDEN,
-                    &app_name,
+                    &app,
                     handle,
                     &tx,
                     username,

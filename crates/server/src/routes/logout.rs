@@ -73,7 +73,9 @@ async fn oidc(
     finish(st, headers, outcome).await
 }
 
-/// Ends the session whatever else happens, then redirects or shows a page.
+/// Ends this browser's session whatever else happens, then redirects or shows a page. The
+/// session an `id_token_hint` names is not ended from another browser: a leaked ID token must
+/// not be a remote sign-out button (RP-Initiated Logout §2).
 async fn finish(
     st: &AppState,
     headers: &HeaderMap,
@@ -85,11 +87,6 @@ async fn finish(
         && let Err(e) = login::end_session(st.store.as_ref(), tenant, &c).await
     {
         tracing::warn!(error = %e, "could not end the session");
-    }
-    if let Ok(LogoutOutcome { sid: Some(sid), .. }) = &outcome
-        && let Err(e) = login::end_session_by_sid(st.store.as_ref(), tenant, sid).await
-    {
-        tracing::warn!(error = %e, "could not end the hinted session");
     }
     let mut r = match outcome {
         Ok(LogoutOutcome {

@@ -52,6 +52,10 @@ impl Browser {
             .unwrap()
     }
 
+    pub async fn get_owned(&self, path_and_query: String) -> Response {
+        self.get(&path_and_query).await
+    }
+
     pub async fn authorize(&self, params: &[(&str, &str)]) -> Response {
         let q = serde_urlencoded::to_string(params).unwrap();
         self.get(&format!("authorize?{q}")).await

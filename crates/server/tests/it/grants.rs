@@ -159,6 +159,35 @@ async fn pkce_is_enforced_at_the_token_endpoint() {
     let code = code_for(&app, &b, &web, &[]).await;
     let (status, err, _) = error_of(redeem(&app, &web, &code, &[]).await).await;
     assert_eq!((status, err.as_str()), (401, "invalid_client"));
+    // A regular web app that authenticates with nothing is public: PKCE is required.
+    let public_web = app.cli_json(&[
+        "apps",
+        "create",
+        "--name",
+        "No secret",
+        "--type",
+        "regular",
+        "--callbacks",
+        CB,
+        "--auth-method",
+        "none",
+        "--grant-types",
+        "authorization_code",
+    ])["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cb = callback(
+        b.authorize(&[
+            ("client_id", public_web.as_str()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .await,
+    )
+    .await;
+    assert_eq!(cb.params["error"], "invalid_request");
+    assert!(cb.params["error_description"].contains("PKCE"));
 }
 
 #[tokio::test]

@@ -396,3 +396,57 @@ async fn a_tenant_can_override_the_login_page_template() {
     let cb = callback(b.post_login(&html, EMAIL, PASSWORD).await).await;
     assert!(cb.params.contains_key("access_token"));
 }
+
+#[tokio::test]
+async fn web_message_posts_the_response_to_an_allowed_web_origin() {
+    let (app, _) = setup().await;
+    let spa = app.spa(&["--web-origins", "https://app.example.com"]);
+    let no_origins = app.spa(&[]);
+    let b = Browser::new(&app);
+    let silent = |client: &str| {
+        vec![
+            ("client_id", client.to_owned()),
+            ("redirect_uri", CB.to_owned()),
+            ("response_type", "code".to_owned()),
+            ("response_mode", "web_message".to_owned()),
+            ("prompt", "none".to_owned()),
+            ("state", "wm-1".to_owned()),
+            ("code_challenge", CHALLENGE.to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+        ]
+    };
+    let get = |p: Vec<(&'static str, String)>| {
+        let q = serde_urlencoded::to_string(p).unwrap();
+        b.get_owned(format!("authorize?{q}"))
+    };
+    // No session: the error goes back by message too, so the SDK does not wait for a timeout.
+    let r = get(silent(&spa)).await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors https://app.example.com"),
+        "{csp}"
+    );
+    assert!(r.headers().get("x-frame-options").is_none());
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"var targetOrigin = "https://app.example.com";"#),
+        "{html}"
+    );
+    assert!(html.contains(r#""error":"login_required""#), "{html}");
+    assert!(html.contains(r#""state":"wm-1""#));
+    assert!(html.contains(r#"type: "authorization_response""#));
+
+    // With a session: the code, by message.
+    b.login(&implicit(&spa), EMAIL, PASSWORD).await;
+    let html = get(silent(&spa)).await.text().await.unwrap();
+    assert!(html.contains(r#""code":""#), "{html}");
+
+    // An app without that web origin: a page, no message to anyone.
+    let r = get(silent(&no_origins)).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("allowed web origins"));
+}
