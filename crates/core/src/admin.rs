@@ -760,6 +760,7 @@ pub async fn create_user(
         user_metadata: Map::new(),
         password_hash: String::new(),
         blocked: false,
+        roles: Vec::new(),
         logins_count: 0,
         last_login: None,
         created_at: now,

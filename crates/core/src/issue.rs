@@ -13,6 +13,7 @@ use crate::{
     grant::{AccessTokenFacts, Ctx, TokenFormat, mint_access_token},
     keys::{Signer, sign_compact},
     model::{Artifact, ArtifactKind, Client, GrantType, ResourceServer, SigningAlg, User},
+    rbac,
     secret::{Secret, random_bytes},
 };
 
@@ -89,6 +90,8 @@ pub fn refresh_allowed(client: &Client, api: Option<&ResourceServer>) -> bool {
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_in: i64,
+    /// The scopes the token carries (the grant's, less what RBAC withholds).
+    pub scopes: Vec<String>,
     pub format: TokenFormat,
 }
 
@@ -97,6 +100,7 @@ pub struct IssuedAccessToken {
 pub async fn access_token(
     ctx: &Ctx<'_>,
     grant: &UserGrant,
+    user: &User,
     api: Option<&ResourceServer>,
     front_channel: bool,
 ) -> Result<IssuedAccessToken, OAuthError> {
@@ -136,6 +140,7 @@ pub async fn access_token(
         return Ok(IssuedAccessToken {
             token: token.expose().to_owned(),
             expires_in: lifetime,
+            scopes: grant.scopes.clone(),
             format: TokenFormat { jwt: false, reason },
         });
     };
@@ -149,7 +154,17 @@ pub async fn access_token(
     } else {
         Value::String(api.identifier.clone())
     };
-    let api_scopes: Vec<String> = grant.scopes.clone();
+    // RBAC, read at every mint so a role change shows at the next refresh: with policies
+    // enforced, API scopes are those the user holds; the _authz dialects list the permissions.
+    let mut scopes = grant.scopes.clone();
+    let mut permissions = None;
+    if api.enforce_policies || api.token_dialect.has_permissions() {
+        let held = rbac::permissions_for(ctx.store, user, &api.identifier).await?;
+        if api.enforce_policies {
+            scopes.retain(|s| OIDC_SCOPES.contains(&s.as_str()) || held.contains(s));
+        }
+        permissions = Some(held);
+    }
     let token = mint_access_token(
         ctx,
         AccessTokenFacts {
@@ -157,8 +172,8 @@ pub async fn access_token(
             sub: grant.user_id.clone(),
             client_id: &grant.client_id,
             aud,
-            scopes: &api_scopes,
-            permissions: None,
+            scopes: &scopes,
+            permissions,
             gty: None,
             lifetime,
         },
@@ -166,6 +181,7 @@ pub async fn access_token(
     Ok(IssuedAccessToken {
         token,
         expires_in: lifetime,
+        scopes,
         format: TokenFormat::jwt_for(api),
     })
 }

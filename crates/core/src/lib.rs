@@ -15,6 +15,7 @@ pub mod logout;
 pub mod memory;
 pub mod model;
 pub mod password;
+pub mod rbac;
 pub mod scope;
 pub mod secret;
 pub mod store;

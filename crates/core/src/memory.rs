@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, SigningKeyRecord,
+    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, SigningKeyRecord,
     Tenant, User,
 };
 use crate::store::*;
@@ -20,6 +20,7 @@ struct Inner {
     users: Vec<User>,
     keys: Vec<SigningKeyRecord>,
     artifacts: Vec<Artifact>,
+    roles: Vec<Role>,
 }
 
 impl Inner {
@@ -454,5 +455,63 @@ impl ArtifactStore for MemoryStore {
         let n = g.artifacts.len();
         g.artifacts.retain(|a| a.expires_at >= before);
         Ok((n - g.artifacts.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl RoleStore for MemoryStore {
+    async fn insert_role(&self, r: &Role) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.roles
+            .iter()
+            .any(|x| x.tenant_id == r.tenant_id && (x.id == r.id || x.name == r.name))
+        {
+            return Err(StoreError::Conflict(format!("role {}", r.name)));
+        }
+        g.roles.push(r.clone());
+        Ok(())
+    }
+    async fn role(&self, tenant: &str, id: &str) -> StoreResult<Option<Role>> {
+        let g = self.lock();
+        Ok(g.roles
+            .iter()
+            .find(|r| r.tenant_id == tenant && r.id == id)
+            .cloned())
+    }
+    async fn role_by_name(&self, tenant: &str, name: &str) -> StoreResult<Option<Role>> {
+        let g = self.lock();
+        Ok(g.roles
+            .iter()
+            .find(|r| r.tenant_id == tenant && r.name == name)
+            .cloned())
+    }
+    async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>> {
+        let g = self.lock();
+        Ok(g.roles
+            .iter()
+            .filter(|r| r.tenant_id == tenant)
+            .cloned()
+            .collect())
+    }
+    async fn update_role(&self, r: &Role) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.roles
+            .iter()
+            .any(|x| x.tenant_id == r.tenant_id && x.name == r.name && x.id != r.id)
+        {
+            return Err(StoreError::Conflict(format!("role {}", r.name)));
+        }
+        let slot = g
+            .roles
+            .iter_mut()
+            .find(|x| x.tenant_id == r.tenant_id && x.id == r.id);
+        *slot.ok_or_else(|| StoreError::NotFound(format!("role {}", r.id)))? = r.clone();
+        Ok(())
+    }
+    async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
+        let mut g = self.lock();
+        let before = g.roles.len();
+        g.roles.retain(|r| !(r.tenant_id == tenant && r.id == id));
+        Ok(g.roles.len() != before)
     }
 }

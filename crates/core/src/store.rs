@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, SigningKeyRecord, Tenant, User,
+    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, Role, SigningKeyRecord, Tenant,
+    User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,19 @@ pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>>;
 }
 
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Fails with `Conflict` if the name is taken.
+    async fn insert_role(&self, role: &Role) -> StoreResult<()>;
+    async fn role(&self, tenant: &str, id: &str) -> StoreResult<Option<Role>>;
+    async fn role_by_name(&self, tenant: &str, name: &str) -> StoreResult<Option<Role>>;
+    /// In creation order.
+    async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>>;
+    /// Fails with `NotFound` if the role does not exist, `Conflict` if the new name is taken.
+    async fn update_role(&self, role: &Role) -> StoreResult<()>;
+    async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool>;
+}
+
 /// Login transactions, sessions, codes, opaque access tokens and refresh tokens: one narrow
 /// adapter for every short-lived grant artifact.
 #[async_trait]
@@ -150,6 +164,7 @@ pub trait Store:
     + UserStore
     + KeyStore
     + ArtifactStore
+    + RoleStore
 {
 }
 
@@ -161,5 +176,6 @@ impl<T> Store for T where
         + UserStore
         + KeyStore
         + ArtifactStore
+        + RoleStore
 {
 }

@@ -5,7 +5,7 @@ use sqlx::SqlitePool;
 use tessera_core::StoreError;
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
     (
@@ -17,6 +17,11 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
         2,
         "artifacts",
         include_str!("../migrations/sqlite/0002_artifacts.sql"),
+    ),
+    (
+        3,
+        "roles",
+        include_str!("../migrations/sqlite/0003_roles.sql"),
     ),
 ];
 

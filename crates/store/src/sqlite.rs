@@ -12,7 +12,7 @@ use sqlx::{
 use tessera_core::{
     StoreError,
     model::{
-        Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, SigningAlg,
+        Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, SigningAlg,
         SigningKeyRecord, Tenant, User,
     },
     store::*,
@@ -508,5 +508,38 @@ impl ArtifactStore for SqliteStore {
             .await
             .map_err(map_err("artifact purge"))?;
         Ok(r.rows_affected())
+    }
+}
+
+#[async_trait]
+impl RoleStore for SqliteStore {
+    async fn insert_role(&self, r: &Role) -> StoreResult<()> {
+        let what = format!("role {}", r.name);
+        let sql = "INSERT INTO roles (tenant_id, id, name, data) VALUES (?, ?, ?, ?)";
+        self.exec(&what, sql, &[&r.tenant_id, &r.id, &r.name, &encode(r)?])
+            .await?;
+        Ok(())
+    }
+    async fn role(&self, tenant: &str, id: &str) -> StoreResult<Option<Role>> {
+        let sql = "SELECT data FROM roles WHERE tenant_id = ? AND id = ?";
+        self.fetch_data("role", sql, &[tenant, id]).await
+    }
+    async fn role_by_name(&self, tenant: &str, name: &str) -> StoreResult<Option<Role>> {
+        let sql = "SELECT data FROM roles WHERE tenant_id = ? AND name = ?";
+        self.fetch_data("role", sql, &[tenant, name]).await
+    }
+    async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>> {
+        let sql = "SELECT data FROM roles WHERE tenant_id = ? ORDER BY rowid";
+        self.fetch_all_data("role", sql, &[tenant]).await
+    }
+    async fn update_role(&self, r: &Role) -> StoreResult<()> {
+        let what = format!("role {}", r.name);
+        let sql = "UPDATE roles SET name = ?, data = ? WHERE tenant_id = ? AND id = ?";
+        self.exec_one(&what, sql, &[&r.name, &encode(r)?, &r.tenant_id, &r.id])
+            .await
+    }
+    async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM roles WHERE tenant_id = ? AND id = ?";
+        Ok(self.exec("role", sql, &[tenant, id]).await? > 0)
     }
 }

@@ -57,6 +57,7 @@ backends!(
     tenants_do_not_see_each_other,
     artifacts_single_use_and_families,
     artifacts_racing_consumers_get_one_success,
+    roles_crud_and_unique_names,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -139,6 +140,7 @@ fn user(id: &str, email: &str) -> User {
         user_metadata: Default::default(),
         password_hash: "$argon2id$x".into(),
         blocked: false,
+        roles: Vec::new(),
         logins_count: 0,
         last_login: None,
         created_at: 10,
@@ -624,4 +626,54 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
     out.into_iter()
         .map(|o| o.expect("polled to completion"))
         .collect()
+}
+
+fn role(id: &str, name: &str) -> Role {
+    Role {
+        tenant_id: T.into(),
+        id: id.into(),
+        name: name.into(),
+        description: String::new(),
+        permissions: vec![RolePermission {
+            resource_server_identifier: "https://api".into(),
+            permission_name: "read:x".into(),
+        }],
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+async fn roles_crud_and_unique_names(s: &dyn Store) {
+    s.insert_role(&role("rol_1", "admin")).await.unwrap();
+    s.insert_role(&role("rol_2", "viewer")).await.unwrap();
+    assert!(matches!(
+        s.insert_role(&role("rol_3", "admin")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut other = role("rol_1", "admin");
+    other.tenant_id = "t2".into();
+    s.insert_role(&other).await.unwrap();
+    assert_eq!(s.role(T, "rol_1").await.unwrap(), Some(role("rol_1", "admin")));
+    assert_eq!(
+        s.role_by_name(T, "viewer").await.unwrap().map(|r| r.id),
+        Some("rol_2".into())
+    );
+    let names: Vec<String> = s.roles(T).await.unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["admin", "viewer"]);
+    let mut renamed = role("rol_2", "admin");
+    assert!(matches!(
+        s.update_role(&renamed).await,
+        Err(StoreError::Conflict(_))
+    ));
+    renamed.name = "reader".into();
+    renamed.permissions.clear();
+    s.update_role(&renamed).await.unwrap();
+    assert_eq!(s.role(T, "rol_2").await.unwrap(), Some(renamed));
+    assert!(matches!(
+        s.update_role(&role("rol_9", "ghost")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.delete_role(T, "rol_1").await.unwrap());
+    assert!(!s.delete_role(T, "rol_1").await.unwrap());
+    assert!(s.role("t2", "rol_1").await.unwrap().is_some());
 }

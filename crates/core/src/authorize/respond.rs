@@ -138,13 +138,13 @@ pub async fn respond(
                 .collect(),
             ..grant.clone()
         };
-        let at = issue::access_token(ctx, &front, req.api.as_ref(), true)
+        let at = issue::access_token(ctx, &front, &who.user, req.api.as_ref(), true)
             .await
             .map_err(fail)?;
         params.push(("access_token", at.token.clone()));
         params.push(("token_type", "Bearer".into()));
         params.push(("expires_in", at.expires_in.to_string()));
-        params.push(("scope", crate::scope::join(&front.scopes)));
+        params.push(("scope", crate::scope::join(&at.scopes)));
         format = Some(at.format);
         Some(at.token)
     } else {

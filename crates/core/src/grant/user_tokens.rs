@@ -40,7 +40,7 @@ pub async fn user_token_response(
         }
         None => grant,
     };
-    let at = issue::access_token(ctx, token_grant, api, false).await?;
+    let at = issue::access_token(ctx, token_grant, user, api, false).await?;
     let id_token = if token_grant.has_scope("openid") {
         Some(issue::id_token(
             ctx,
@@ -65,7 +65,7 @@ pub async fn user_token_response(
         access_token: at.token,
         id_token,
         refresh_token,
-        scope: (!token_grant.scopes.is_empty()).then(|| crate::scope::join(&token_grant.scopes)),
+        scope: (!at.scopes.is_empty()).then(|| crate::scope::join(&at.scopes)),
         expires_in: at.expires_in,
         token_type: "Bearer",
         format: at.format,

@@ -6,6 +6,7 @@ mod apis;
 mod apps;
 mod keys;
 mod output;
+mod roles;
 mod tenant;
 mod users;
 
@@ -64,6 +65,11 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         cmd: users::UsersCmd,
+    },
+    /// Manage roles (RBAC): sets of API permissions assigned to users
+    Roles {
+        #[command(subcommand)]
+        cmd: roles::RolesCmd,
     },
     /// Show or change tenant settings
     Tenant {
@@ -144,6 +150,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apis { cmd } => apis::run(&install, &out, cmd).await,
         Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
         Command::Users { cmd } => users::run(&install, &out, cmd).await,
+        Command::Roles { cmd } => roles::run(&install, &out, cmd).await,
         Command::Keys { cmd } => keys::run(&install, &out, cmd).await,
         Command::Tenant { cmd } => tenant::run(&install, &out, cmd).await,
     }

@@ -5,8 +5,10 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
     admin::{self, UserSpec},
-    password,
+    model::User,
+    password, rbac,
     secret::Secret,
+    store::Store,
 };
 
 use super::{CliError, CliResult, output::Out};
@@ -32,6 +34,22 @@ pub enum UsersCmd {
     Block { user: String },
     /// Unblock a user
     Unblock { user: String },
+    /// Assign roles (by id or name) to a user
+    AssignRoles {
+        user: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+    /// Take roles away from a user
+    RemoveRoles {
+        user: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+    /// The user's roles
+    Roles { user: String },
+    /// The user's permissions, through their roles
+    Permissions { user: String },
 }
 
 #[derive(Args)]
@@ -116,6 +134,37 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
                 .await?
                 .management_json(),
         ),
+        UsersCmd::AssignRoles { user, roles } => {
+            let u = rbac::change_user_roles(store, clock, t, &user, &roles, true).await?;
+            print_roles(out, store, &u).await?;
+        }
+        UsersCmd::RemoveRoles { user, roles } => {
+            let u = rbac::change_user_roles(store, clock, t, &user, &roles, false).await?;
+            print_roles(out, store, &u).await?;
+        }
+        UsersCmd::Roles { user } => {
+            let u = admin::find_user(store, t, &user).await?;
+            print_roles(out, store, &u).await?;
+        }
+        UsersCmd::Permissions { user } => {
+            let u = admin::find_user(store, t, &user).await?;
+            let all: Vec<Value> = rbac::user_permissions(store, &u)
+                .await?
+                .iter()
+                .map(|p| serde_json::to_value(p).unwrap_or_default())
+                .collect();
+            out.list(&all, &["resource_server_identifier", "permission_name"]);
+        }
     }
+    Ok(())
+}
+
+async fn print_roles(out: &Out, store: &dyn Store, u: &User) -> CliResult {
+    let all: Vec<Value> = rbac::user_roles(store, u)
+        .await?
+        .iter()
+        .map(|r| r.management_json())
+        .collect();
+    out.list(&all, &["id", "name", "description"]);
     Ok(())
 }

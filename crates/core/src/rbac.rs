@@ -1,0 +1,187 @@
+//! Role-based access control: roles of API permissions, assigned to users, and what they mean
+//! for tokens. With an API's `enforce_policies` on, a user's access token carries only the
+//! requested scopes the user holds as permissions; the `_authz` dialects add the `permissions`
+//! array (AUTH0-BEHAVIOR.md, "Token contents").
+
+use std::collections::BTreeSet;
+
+use crate::{
+    Clock,
+    admin::{AdminError, AdminResult, find_api, find_user},
+    model::{Role, RolePermission, User},
+    store::{Store, StoreResult},
+    validate,
+};
+
+fn invalid(e: impl Into<String>) -> AdminError {
+    AdminError::Invalid(e.into())
+}
+
+/// A role by id (`rol_…`) or name.
+pub async fn find_role(store: &dyn Store, tenant: &str, id_or_name: &str) -> AdminResult<Role> {
+    if let Some(r) = store.role(tenant, id_or_name).await? {
+        return Ok(r);
+    }
+    store
+        .role_by_name(tenant, id_or_name)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no role with id or name '{id_or_name}'")))
+}
+
+pub async fn create_role(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    name: &str,
+    description: Option<&str>,
+) -> AdminResult<Role> {
+    validate::name(name).map_err(|e| invalid(format!("--name: {e}")))?;
+    let now = clock.now();
+    let role = Role {
+        tenant_id: tenant.to_owned(),
+        id: Role::new_id(),
+        name: name.trim().to_owned(),
+        description: description.unwrap_or("").to_owned(),
+        permissions: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_role(&role).await.map_err(|e| match e {
+        crate::StoreError::Conflict(_) => {
+            AdminError::Conflict(format!("a role named '{}' already exists", role.name))
+        }
+        e => e.into(),
+    })?;
+    Ok(role)
+}
+
+/// Deletes a role and takes it off every user who had it.
+pub async fn delete_role(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    id_or_name: &str,
+) -> AdminResult<Role> {
+    let role = find_role(store, tenant, id_or_name).await?;
+    for mut u in store.users(tenant).await? {
+        if u.roles.contains(&role.id) {
+            u.roles.retain(|r| r != &role.id);
+            u.updated_at = clock.now();
+            store.update_user(&u).await?;
+        }
+    }
+    store.delete_role(tenant, &role.id).await?;
+    Ok(role)
+}
+
+/// Adds (`add = true`) or removes permissions of one API. Added ones must be scopes the API
+/// defines.
+pub async fn change_permissions(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    id_or_name: &str,
+    api: &str,
+    permissions: &[String],
+    add: bool,
+) -> AdminResult<Role> {
+    let mut role = find_role(store, tenant, id_or_name).await?;
+    let api = find_api(store, tenant, api).await?;
+    if permissions.is_empty() {
+        return Err(invalid("--permissions: name at least one"));
+    }
+    for p in permissions {
+        let held = role.permissions.iter().position(|x| {
+            x.resource_server_identifier == api.identifier && &x.permission_name == p
+        });
+        match (add, held) {
+            (true, None) => {
+                if !api.has_scope(p) {
+                    return Err(invalid(format!(
+                        "the API {} has no scope '{p}': add it with `tessera apis update {} --scopes …`",
+                        api.identifier, api.identifier
+                    )));
+                }
+                role.permissions.push(RolePermission {
+                    resource_server_identifier: api.identifier.clone(),
+                    permission_name: p.clone(),
+                });
+            }
+            (false, Some(i)) => {
+                role.permissions.remove(i);
+            }
+            _ => {}
+        }
+    }
+    role.updated_at = clock.now();
+    store.update_role(&role).await?;
+    Ok(role)
+}
+
+/// Assigns (`assign = true`) or removes roles of a user.
+pub async fn change_user_roles(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    user: &str,
+    roles: &[String],
+    assign: bool,
+) -> AdminResult<User> {
+    let mut u = find_user(store, tenant, user).await?;
+    if roles.is_empty() {
+        return Err(invalid("name at least one role"));
+    }
+    for r in roles {
+        let role = find_role(store, tenant, r).await?;
+        let has = u.roles.contains(&role.id);
+        if assign && !has {
+            u.roles.push(role.id);
+        } else if !assign && has {
+            u.roles.retain(|x| x != &role.id);
+        }
+    }
+    u.updated_at = clock.now();
+    store.update_user(&u).await?;
+    Ok(u)
+}
+
+/// The user's roles that still exist, in assignment order.
+pub async fn user_roles(store: &dyn Store, user: &User) -> StoreResult<Vec<Role>> {
+    let mut out = Vec::new();
+    for id in &user.roles {
+        if let Some(r) = store.role(&user.tenant_id, id).await? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Every permission the user holds through roles, as (API, permission), sorted.
+pub async fn user_permissions(store: &dyn Store, user: &User) -> StoreResult<Vec<RolePermission>> {
+    let mut set = BTreeSet::new();
+    for r in user_roles(store, user).await? {
+        for p in r.permissions {
+            set.insert((p.resource_server_identifier, p.permission_name));
+        }
+    }
+    Ok(set
+        .into_iter()
+        .map(|(api, p)| RolePermission {
+            resource_server_identifier: api,
+            permission_name: p,
+        })
+        .collect())
+}
+
+/// The user's permissions for one API, sorted, without repeats.
+pub async fn permissions_for(
+    store: &dyn Store,
+    user: &User,
+    api: &str,
+) -> StoreResult<Vec<String>> {
+    let mut set = BTreeSet::new();
+    for r in user_roles(store, user).await? {
+        set.extend(r.permissions_for(api).map(str::to_owned));
+    }
+    Ok(set.into_iter().collect())
+}
