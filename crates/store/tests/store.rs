@@ -653,12 +653,21 @@ async fn roles_crud_and_unique_names(s: &dyn Store) {
     let mut other = role("rol_1", "admin");
     other.tenant_id = "t2".into();
     s.insert_role(&other).await.unwrap();
-    assert_eq!(s.role(T, "rol_1").await.unwrap(), Some(role("rol_1", "admin")));
+    assert_eq!(
+        s.role(T, "rol_1").await.unwrap(),
+        Some(role("rol_1", "admin"))
+    );
     assert_eq!(
         s.role_by_name(T, "viewer").await.unwrap().map(|r| r.id),
         Some("rol_2".into())
     );
-    let names: Vec<String> = s.roles(T).await.unwrap().into_iter().map(|r| r.name).collect();
+    let names: Vec<String> = s
+        .roles(T)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     assert_eq!(names, ["admin", "viewer"]);
     let mut renamed = role("rol_2", "admin");
     assert!(matches!(

@@ -8,5 +8,6 @@ mod flows;
 mod grants;
 mod login;
 mod oidc_client;
+mod rbac;
 mod support;
 mod token;
