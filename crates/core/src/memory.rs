@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, SigningKeyRecord,
-    Tenant, User,
+    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
+    ScriptKind, SigningKeyRecord, Tenant, User,
 };
 use crate::store::*;
 
@@ -21,6 +21,7 @@ struct Inner {
     keys: Vec<SigningKeyRecord>,
     artifacts: Vec<Artifact>,
     roles: Vec<Role>,
+    scripts: Vec<Script>,
 }
 
 impl Inner {
@@ -513,5 +514,78 @@ impl RoleStore for MemoryStore {
         let before = g.roles.len();
         g.roles.retain(|r| !(r.tenant_id == tenant && r.id == id));
         Ok(g.roles.len() != before)
+    }
+}
+
+#[async_trait]
+impl ScriptStore for MemoryStore {
+    async fn insert_script(&self, sc: &Script) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.scripts.iter().any(|x| {
+            x.tenant_id == sc.tenant_id
+                && (x.id == sc.id || (x.kind == sc.kind && x.name == sc.name))
+        }) {
+            return Err(StoreError::Conflict(format!(
+                "{} {}",
+                sc.kind.as_str(),
+                sc.name
+            )));
+        }
+        g.scripts.push(sc.clone());
+        Ok(())
+    }
+    async fn script(&self, tenant: &str, id: &str) -> StoreResult<Option<Script>> {
+        let g = self.lock();
+        Ok(g.scripts
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.id == id)
+            .cloned())
+    }
+    async fn script_by_name(
+        &self,
+        tenant: &str,
+        kind: ScriptKind,
+        name: &str,
+    ) -> StoreResult<Option<Script>> {
+        let g = self.lock();
+        Ok(g.scripts
+            .iter()
+            .find(|x| x.tenant_id == tenant && x.kind == kind && x.name == name)
+            .cloned())
+    }
+    async fn scripts(&self, tenant: &str, kind: ScriptKind) -> StoreResult<Vec<Script>> {
+        let g = self.lock();
+        let mut out: Vec<Script> = g
+            .scripts
+            .iter()
+            .filter(|x| x.tenant_id == tenant && x.kind == kind)
+            .cloned()
+            .collect();
+        out.sort_by_key(|x| x.order);
+        Ok(out)
+    }
+    async fn update_script(&self, sc: &Script) -> StoreResult<()> {
+        let mut g = self.lock();
+        if g.scripts.iter().any(|x| {
+            x.tenant_id == sc.tenant_id && x.kind == sc.kind && x.name == sc.name && x.id != sc.id
+        }) {
+            return Err(StoreError::Conflict(format!(
+                "{} {}",
+                sc.kind.as_str(),
+                sc.name
+            )));
+        }
+        let slot = g
+            .scripts
+            .iter_mut()
+            .find(|x| x.tenant_id == sc.tenant_id && x.id == sc.id);
+        *slot.ok_or_else(|| StoreError::NotFound(format!("script {}", sc.id)))? = sc.clone();
+        Ok(())
+    }
+    async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool> {
+        let mut g = self.lock();
+        let before = g.scripts.len();
+        g.scripts.retain(|x| !(x.tenant_id == tenant && x.id == id));
+        Ok(g.scripts.len() != before)
     }
 }

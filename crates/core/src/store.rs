@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, Role, SigningKeyRecord, Tenant,
-    User,
+    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, Role, Script, ScriptKind,
+    SigningKeyRecord, Tenant, User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +112,23 @@ pub trait RoleStore: Send + Sync {
     async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool>;
 }
 
+#[async_trait]
+pub trait ScriptStore: Send + Sync {
+    /// Fails with `Conflict` if a script of that kind has the name.
+    async fn insert_script(&self, script: &Script) -> StoreResult<()>;
+    async fn script(&self, tenant: &str, id: &str) -> StoreResult<Option<Script>>;
+    async fn script_by_name(
+        &self,
+        tenant: &str,
+        kind: ScriptKind,
+        name: &str,
+    ) -> StoreResult<Option<Script>>;
+    /// By `order`, then creation.
+    async fn scripts(&self, tenant: &str, kind: ScriptKind) -> StoreResult<Vec<Script>>;
+    async fn update_script(&self, script: &Script) -> StoreResult<()>;
+    async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool>;
+}
+
 /// Login transactions, sessions, codes, opaque access tokens and refresh tokens: one narrow
 /// adapter for every short-lived grant artifact.
 #[async_trait]
@@ -165,6 +182,7 @@ pub trait Store:
     + KeyStore
     + ArtifactStore
     + RoleStore
+    + ScriptStore
 {
 }
 
@@ -177,5 +195,6 @@ impl<T> Store for T where
         + KeyStore
         + ArtifactStore
         + RoleStore
+        + ScriptStore
 {
 }

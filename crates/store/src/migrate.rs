@@ -5,7 +5,7 @@ use sqlx::SqlitePool;
 use tessera_core::StoreError;
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
     (
@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = &[
         3,
         "roles",
         include_str!("../migrations/sqlite/0003_roles.sql"),
+    ),
+    (
+        4,
+        "scripts",
+        include_str!("../migrations/sqlite/0004_scripts.sql"),
     ),
 ];
 

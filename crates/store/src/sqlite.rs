@@ -12,8 +12,8 @@ use sqlx::{
 use tessera_core::{
     StoreError,
     model::{
-        Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, SigningAlg,
-        SigningKeyRecord, Tenant, User,
+        Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
+        ScriptKind, SigningAlg, SigningKeyRecord, Tenant, User,
     },
     store::*,
 };
@@ -541,5 +541,66 @@ impl RoleStore for SqliteStore {
     async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM roles WHERE tenant_id = ? AND id = ?";
         Ok(self.exec("role", sql, &[tenant, id]).await? > 0)
+    }
+}
+
+#[async_trait]
+impl ScriptStore for SqliteStore {
+    async fn insert_script(&self, sc: &Script) -> StoreResult<()> {
+        let what = format!("{} {}", sc.kind.as_str(), sc.name);
+        let sql =
+            "INSERT INTO scripts (tenant_id, id, kind, name, ord, data) VALUES (?, ?, ?, ?, ?, ?)";
+        sqlx::query(sql)
+            .bind(&sc.tenant_id)
+            .bind(&sc.id)
+            .bind(sc.kind.as_str())
+            .bind(&sc.name)
+            .bind(sc.order)
+            .bind(encode(sc)?)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err(&what))?;
+        Ok(())
+    }
+    async fn script(&self, tenant: &str, id: &str) -> StoreResult<Option<Script>> {
+        let sql = "SELECT data FROM scripts WHERE tenant_id = ? AND id = ?";
+        self.fetch_data("script", sql, &[tenant, id]).await
+    }
+    async fn script_by_name(
+        &self,
+        tenant: &str,
+        kind: ScriptKind,
+        name: &str,
+    ) -> StoreResult<Option<Script>> {
+        let sql = "SELECT data FROM scripts WHERE tenant_id = ? AND kind = ? AND name = ?";
+        self.fetch_data("script", sql, &[tenant, kind.as_str(), name])
+            .await
+    }
+    async fn scripts(&self, tenant: &str, kind: ScriptKind) -> StoreResult<Vec<Script>> {
+        let sql = "SELECT data FROM scripts WHERE tenant_id = ? AND kind = ? ORDER BY ord, rowid";
+        self.fetch_all_data("script", sql, &[tenant, kind.as_str()])
+            .await
+    }
+    async fn update_script(&self, sc: &Script) -> StoreResult<()> {
+        let what = format!("{} {}", sc.kind.as_str(), sc.name);
+        let r = sqlx::query(
+            "UPDATE scripts SET name = ?, ord = ?, data = ? WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(&sc.name)
+        .bind(sc.order)
+        .bind(encode(sc)?)
+        .bind(&sc.tenant_id)
+        .bind(&sc.id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err(&what))?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(what));
+        }
+        Ok(())
+    }
+    async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM scripts WHERE tenant_id = ? AND id = ?";
+        Ok(self.exec("script", sql, &[tenant, id]).await? > 0)
     }
 }

@@ -58,6 +58,7 @@ backends!(
     artifacts_single_use_and_families,
     artifacts_racing_consumers_get_one_success,
     roles_crud_and_unique_names,
+    scripts_by_kind_in_order,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -685,4 +686,68 @@ async fn roles_crud_and_unique_names(s: &dyn Store) {
     assert!(s.delete_role(T, "rol_1").await.unwrap());
     assert!(!s.delete_role(T, "rol_1").await.unwrap());
     assert!(s.role("t2", "rol_1").await.unwrap().is_some());
+}
+
+fn script(id: &str, kind: ScriptKind, name: &str, order: i64) -> Script {
+    Script {
+        tenant_id: T.into(),
+        id: id.into(),
+        kind,
+        name: name.into(),
+        trigger: (kind == ScriptKind::Action).then_some(Trigger::PostLogin),
+        code: "exports.onExecutePostLogin = async () => {};".into(),
+        secrets_enc: None,
+        enabled: true,
+        order,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+async fn scripts_by_kind_in_order(s: &dyn Store) {
+    s.insert_script(&script("rul_b", ScriptKind::Rule, "second", 2))
+        .await
+        .unwrap();
+    s.insert_script(&script("rul_a", ScriptKind::Rule, "first", 1))
+        .await
+        .unwrap();
+    // The same name as an action is another script.
+    s.insert_script(&script("act_a", ScriptKind::Action, "first", 1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.insert_script(&script("rul_c", ScriptKind::Rule, "first", 3))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let rules: Vec<String> = s
+        .scripts(T, ScriptKind::Rule)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.name)
+        .collect();
+    assert_eq!(rules, ["first", "second"]);
+    let mut moved = script("rul_a", ScriptKind::Rule, "first", 9);
+    moved.enabled = false;
+    s.update_script(&moved).await.unwrap();
+    let rules: Vec<String> = s
+        .scripts(T, ScriptKind::Rule)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.name)
+        .collect();
+    assert_eq!(rules, ["second", "first"]);
+    assert_eq!(s.script(T, "rul_a").await.unwrap(), Some(moved));
+    assert_eq!(
+        s.script_by_name(T, ScriptKind::Action, "first")
+            .await
+            .unwrap()
+            .map(|x| x.id),
+        Some("act_a".into())
+    );
+    assert!(s.delete_script(T, "act_a").await.unwrap());
+    assert!(s.scripts(T, ScriptKind::Action).await.unwrap().is_empty());
+    assert!(s.scripts("t2", ScriptKind::Rule).await.unwrap().is_empty());
 }
