@@ -8,6 +8,7 @@ pub mod clock;
 pub mod discovery;
 pub mod error;
 pub mod grant;
+pub mod hooks;
 pub mod issue;
 pub mod keys;
 pub mod login;
