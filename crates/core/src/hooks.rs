@@ -13,6 +13,16 @@ use serde_json::{Map, Value};
 
 use crate::model::{ScriptKind, Trigger};
 
+/// What scripts see of the HTTP request (`event.request`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestInfo {
+    pub ip: String,
+    pub hostname: String,
+    pub user_agent: String,
+    #[serde(default)]
+    pub query: Map<String, Value>,
+}
+
 /// One script to run, with its secrets decrypted.
 #[derive(Debug, Clone)]
 pub struct HookScript {

@@ -50,6 +50,11 @@ pub struct UserGrant {
     pub auth_time: i64,
     #[serde(default)]
     pub sid: Option<String>,
+    /// Custom claims the post-login scripts set, already filtered by the claim rules.
+    #[serde(default)]
+    pub access_claims: Map<String, Value>,
+    #[serde(default)]
+    pub id_claims: Map<String, Value>,
 }
 
 impl UserGrant {
@@ -176,6 +181,7 @@ pub async fn access_token(
             permissions,
             gty: None,
             lifetime,
+            extra: grant.access_claims.clone(),
         },
     )?;
     Ok(IssuedAccessToken {
@@ -250,6 +256,10 @@ pub fn id_token(
     }
     if let Some(c) = code {
         claims.insert("c_hash".into(), half_hash(c).into());
+    }
+    // Custom claims never replace what the server set.
+    for (k, v) in &grant.id_claims {
+        claims.entry(k.clone()).or_insert_with(|| v.clone());
     }
     let (kid, key) = ctx.keys.signer(SigningAlg::RS256).ok_or_else(|| {
         OAuthError::server_error("no current RS256 signing key for ID tokens".to_owned())

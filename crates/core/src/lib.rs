@@ -18,6 +18,7 @@ pub mod model;
 pub mod password;
 pub mod rbac;
 pub mod scope;
+pub mod scripts;
 pub mod secret;
 pub mod store;
 pub mod time;

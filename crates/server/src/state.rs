@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The hosted pages (login, errors, form_post), with the tenant's template overrides.
     pub pages: Arc<crate::web::Pages>,
+    /// Runs Actions and Rules.
+    pub engine: Arc<tessera_actions::Engine>,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -74,6 +76,7 @@ impl AppState {
             clock,
             metrics,
             pages: Arc::new(crate::web::Pages::new(None)),
+            engine: Arc::new(tessera_actions::Engine::default()),
             snapshot: Arc::new(RwLock::new(Arc::new(snap))),
         })
     }
@@ -92,6 +95,8 @@ impl AppState {
             keys: &snap.keys,
             master: &self.master,
             tenant: &snap.tenant,
+            hooks: Some(self.engine.as_ref()),
+            request: Default::default(),
         }
     }
 

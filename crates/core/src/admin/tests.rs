@@ -79,6 +79,8 @@ impl World {
             keys: &keys,
             master: &self.master,
             tenant: &self.tenant,
+            hooks: None,
+            request: Default::default(),
         };
         let pairs = params.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         token(&ctx, &TokenRequest::from_pairs(pairs, None).unwrap()).await

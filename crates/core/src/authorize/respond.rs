@@ -82,7 +82,7 @@ pub async fn respond(
     };
     let now = ctx.clock.now();
     let rt = req.response_type;
-    let grant = UserGrant {
+    let mut grant = UserGrant {
         grant_id: UserGrant::new_id(),
         client_id: req.client.client_id.clone(),
         user_id: who.user.user_id.clone(),
@@ -91,7 +91,27 @@ pub async fn respond(
         nonce: req.nonce.clone(),
         auth_time: who.session.auth_time,
         sid: Some(who.session.sid.clone()),
+        access_claims: Default::default(),
+        id_claims: Default::default(),
     };
+    // Rules and post-login Actions: custom claims, scope changes, metadata, or a denial.
+    let protocol = match (rt.code, rt.front_channel_tokens()) {
+        (true, false) => "oidc-basic-profile",
+        (false, true) => "oidc-implicit-profile",
+        _ => "oidc-hybrid-profile",
+    };
+    let mut user = who.user.clone();
+    crate::scripts::apply_post_login(
+        ctx,
+        &req.client,
+        &mut user,
+        req.api.as_ref(),
+        &req.scopes,
+        protocol,
+        &mut grant,
+    )
+    .await
+    .map_err(fail)?;
     let mut params: Vec<(&str, String)> = Vec::new();
 
     // The code (RFC 6749 §4.1.2), bound to client, redirect URI and PKCE challenge.
@@ -138,7 +158,7 @@ pub async fn respond(
                 .collect(),
             ..grant.clone()
         };
-        let at = issue::access_token(ctx, &front, &who.user, req.api.as_ref(), true)
+        let at = issue::access_token(ctx, &front, &user, req.api.as_ref(), true)
             .await
             .map_err(fail)?;
         params.push(("access_token", at.token.clone()));
@@ -158,7 +178,7 @@ pub async fn respond(
         let id = issue::id_token(
             ctx,
             &grant,
-            &who.user,
+            &user,
             access.as_deref(),
             code_hash.map(|c| c.expose()),
         )

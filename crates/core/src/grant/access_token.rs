@@ -30,6 +30,9 @@ pub struct AccessTokenClaims {
     pub azp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// Custom claims from scripts (filtered: never a reserved name).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What a token is about, independent of dialect.
@@ -42,6 +45,7 @@ pub struct AccessTokenFacts<'a> {
     pub permissions: Option<Vec<String>>,
     pub gty: Option<&'static str>,
     pub lifetime: i64,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Builds the dialect's claims and signs them with the API's algorithm.
@@ -66,6 +70,7 @@ pub fn mint_access_token(ctx: &Ctx<'_>, f: AccessTokenFacts<'_>) -> Result<Strin
         } else {
             None
         },
+        extra: f.extra,
     };
     let typ = if rfc9068 { "at+jwt" } else { "JWT" };
     let signed = match f.api.signing_alg {

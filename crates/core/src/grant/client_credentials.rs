@@ -71,7 +71,14 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         None => granted,
     };
 
-    // 4. Mint.
+    // 4. The credentials-exchange Actions: claims, or a denial.
+    let hooked = crate::scripts::credentials_exchange(ctx, &client, &api, &scopes).await?;
+    if let Some(d) = &hooked.deny {
+        return Err(crate::scripts::denial_error(d));
+    }
+    let extra = crate::hooks::accepted_claims(&hooked.access_claims, true);
+
+    // 5. Mint.
     let access_token = mint_access_token(
         ctx,
         AccessTokenFacts {
@@ -83,6 +90,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
             permissions: Some(scopes.clone()),
             gty: Some("client-credentials"),
             lifetime: api.token_lifetime,
+            extra,
         },
     )?;
     Ok(TokenResponse {

@@ -32,6 +32,10 @@ pub struct Ctx<'a> {
     pub keys: &'a KeyRing,
     pub master: &'a MasterKey,
     pub tenant: &'a Tenant,
+    /// Runs Actions and Rules; `None` runs none.
+    pub hooks: Option<&'a dyn crate::hooks::ClaimsHook>,
+    /// Facts about the HTTP request that scripts see as `event.request`.
+    pub request: crate::hooks::RequestInfo,
 }
 
 /// Why an access token has the format it has: the answer to "why is my token not a JWT?".

@@ -58,7 +58,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     };
     let now = ctx.clock.now();
     login::record_login(ctx.store, &mut user, now).await?;
-    let grant = UserGrant {
+    let mut grant = UserGrant {
         grant_id: UserGrant::new_id(),
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
@@ -67,7 +67,19 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         nonce: None,
         auth_time: now,
         sid: None,
+        access_claims: Default::default(),
+        id_claims: Default::default(),
     };
+    crate::scripts::apply_post_login(
+        ctx,
+        &client,
+        &mut user,
+        api.as_ref(),
+        &requested,
+        "oauth2-resource-owner",
+        &mut grant,
+    )
+    .await?;
     user_token_response(
         ctx,
         &grant,

@@ -91,6 +91,8 @@ impl W {
             keys: &self.keys,
             master: &self.master,
             tenant: &self.tenant,
+            hooks: None,
+            request: Default::default(),
         }
     }
 

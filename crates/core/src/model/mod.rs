@@ -20,4 +20,4 @@ pub use role::{Role, RolePermission};
 pub use script::{Script, ScriptKind, Trigger};
 pub use signing_key::{KeyStatus, SigningKeyRecord};
 pub use tenant::{DEFAULT_TENANT, Tenant, normalize_issuer};
-pub use user::User;
+pub use user::{DATABASE_CONNECTION, User};

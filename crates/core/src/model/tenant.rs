@@ -39,10 +39,16 @@ pub struct Tenant {
     /// family (for clients that retry after a lost response). 0: any reuse revokes.
     #[serde(default)]
     pub refresh_token_reuse_interval: i64,
+    /// Time limit per Action or Rule execution, milliseconds (at most [`Tenant::MAX_SCRIPT_TIME_LIMIT_MS`]).
+    #[serde(default = "default_script_time_limit_ms")]
+    pub script_time_limit_ms: i64,
 }
 
 fn default_id_token_lifetime() -> i64 {
     36_000
+}
+fn default_script_time_limit_ms() -> i64 {
+    500
 }
 fn default_session_lifetime() -> i64 {
     30 * 86_400
@@ -58,6 +64,9 @@ fn default_refresh_token_idle_lifetime() -> i64 {
 }
 
 impl Tenant {
+    /// The hard cap on a script's time limit.
+    pub const MAX_SCRIPT_TIME_LIMIT_MS: i64 = 5_000;
+
     pub fn new(id: &str, issuer: &str, now: i64) -> Self {
         Self {
             id: id.to_owned(),
@@ -72,6 +81,7 @@ impl Tenant {
             refresh_token_lifetime: default_refresh_token_lifetime(),
             refresh_token_idle_lifetime: default_refresh_token_idle_lifetime(),
             refresh_token_reuse_interval: 0,
+            script_time_limit_ms: default_script_time_limit_ms(),
         }
     }
 
@@ -91,6 +101,7 @@ impl Tenant {
             "issuer": self.issuer,
             "default_audience": self.default_audience.clone().unwrap_or_default(),
             "id_token_lifetime": self.id_token_lifetime,
+            "script_time_limit_ms": self.script_time_limit_ms,
             "idle_session_lifetime": self.session_idle_lifetime / 3600,
             "session_lifetime": self.session_lifetime / 3600,
             "refresh_token": {
