@@ -290,10 +290,26 @@ pub async fn post_login(
     requested_scopes: &[String],
     protocol: &str,
 ) -> Result<HookOutcome, OAuthError> {
+    if ctx.hooks.is_none() {
+        return Ok(HookOutcome::default());
+    }
+    let scripts = scripts_for(ctx.store, ctx.master, &ctx.tenant.id, Trigger::PostLogin).await?;
+    post_login_with(ctx, scripts, client, user, api, requested_scopes, protocol).await
+}
+
+/// The post-login trigger with the given scripts (a dry run uses one, deployed or not).
+pub async fn post_login_with(
+    ctx: &Ctx<'_>,
+    scripts: Vec<HookScript>,
+    client: &Client,
+    user: &User,
+    api: Option<&ResourceServer>,
+    requested_scopes: &[String],
+    protocol: &str,
+) -> Result<HookOutcome, OAuthError> {
     let Some(hooks) = ctx.hooks else {
         return Ok(HookOutcome::default());
     };
-    let scripts = scripts_for(ctx.store, ctx.master, &ctx.tenant.id, Trigger::PostLogin).await?;
     if scripts.is_empty() {
         return Ok(HookOutcome::default());
     }
@@ -322,9 +338,9 @@ pub async fn credentials_exchange(
     api: &ResourceServer,
     scopes: &[String],
 ) -> Result<HookOutcome, OAuthError> {
-    let Some(hooks) = ctx.hooks else {
+    if ctx.hooks.is_none() {
         return Ok(HookOutcome::default());
-    };
+    }
     let scripts = scripts_for(
         ctx.store,
         ctx.master,
@@ -332,6 +348,20 @@ pub async fn credentials_exchange(
         Trigger::CredentialsExchange,
     )
     .await?;
+    credentials_exchange_with(ctx, scripts, client, api, scopes).await
+}
+
+/// The credentials-exchange trigger with the given scripts.
+pub async fn credentials_exchange_with(
+    ctx: &Ctx<'_>,
+    scripts: Vec<HookScript>,
+    client: &Client,
+    api: &ResourceServer,
+    scopes: &[String],
+) -> Result<HookOutcome, OAuthError> {
+    let Some(hooks) = ctx.hooks else {
+        return Ok(HookOutcome::default());
+    };
     if scripts.is_empty() {
         return Ok(HookOutcome::default());
     }
@@ -448,4 +478,14 @@ pub async fn apply_post_login(
     }
     grant.id_claims = crate::hooks::accepted_claims(&out.id_claims, false);
     persist_metadata(ctx, user, &out).await
+}
+
+/// One script as a hook runs it (for a dry run).
+pub fn hook_script(master: &MasterKey, s: &Script) -> Result<HookScript, OAuthError> {
+    Ok(HookScript {
+        secrets: secrets(master, s).map_err(OAuthError::server_error)?,
+        name: s.name.clone(),
+        kind: s.kind,
+        code: s.code.clone(),
+    })
 }

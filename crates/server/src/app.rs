@@ -56,11 +56,14 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     let issuer = install.tenant.issuer.clone();
     tracing::info!(%addr, %issuer, data_dir = %install.data_dir.display(), "tessera is listening");
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "server stopped with an error");
         }

@@ -335,3 +335,30 @@ mod tests {
         );
     }
 }
+
+/// What scripts see of this request as `event.request`.
+pub fn request_info(
+    headers: &HeaderMap,
+    peer: std::net::SocketAddr,
+    query: &std::collections::HashMap<String, String>,
+) -> tessera_core::hooks::RequestInfo {
+    let header = |h: header::HeaderName| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let host = header(header::HOST);
+    tessera_core::hooks::RequestInfo {
+        ip: peer.ip().to_string(),
+        hostname: host
+            .rsplit_once(':')
+            .map_or(host.clone(), |(h, _)| h.to_owned()),
+        user_agent: header(header::USER_AGENT),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    }
+}

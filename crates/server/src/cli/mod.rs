@@ -7,6 +7,7 @@ mod apps;
 mod keys;
 mod output;
 mod roles;
+mod scripts;
 mod tenant;
 mod users;
 
@@ -65,6 +66,16 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         cmd: users::UsersCmd,
+    },
+    /// Manage Actions: JavaScript that shapes tokens at login and client-credentials time
+    Actions {
+        #[command(subcommand)]
+        cmd: scripts::ActionsCmd,
+    },
+    /// Manage Rules (legacy): function (user, context, callback), run before Actions
+    Rules {
+        #[command(subcommand)]
+        cmd: scripts::RulesCmd,
     },
     /// Manage roles (RBAC): sets of API permissions assigned to users
     Roles {
@@ -151,6 +162,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
         Command::Users { cmd } => users::run(&install, &out, cmd).await,
         Command::Roles { cmd } => roles::run(&install, &out, cmd).await,
+        Command::Actions { cmd } => scripts::run_actions(&install, &out, cmd).await,
+        Command::Rules { cmd } => scripts::run_rules(&install, &out, cmd).await,
         Command::Keys { cmd } => keys::run(&install, &out, cmd).await,
         Command::Tenant { cmd } => tenant::run(&install, &out, cmd).await,
     }

@@ -2,11 +2,11 @@
 //! `GET /login?client=…` from the seed. Validate, then answer from the session or send the
 //! browser to the login page; errors go to a page until the redirect URI is proven.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
@@ -40,18 +40,24 @@ pub fn form_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
 
 pub async fn get(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
     match form_params(q.unwrap_or_default().as_bytes()) {
-        Ok(p) => run(&st, &headers, p).await,
+        Ok(p) => run(&st, peer, &headers, p).await,
         Err(e) => st.pages.error_page(&e),
     }
 }
 
-pub async fn post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match form_params(&body) {
-        Ok(p) => run(&st, &headers, p).await,
+        Ok(p) => run(&st, peer, &headers, p).await,
         Err(e) => st.pages.error_page(&e),
     }
 }
@@ -59,6 +65,7 @@ pub async fn post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
 /// The seed's `/login?client=…&protocol=oauth2&…` link, mapped onto `/authorize`.
 pub async fn legacy_login(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -70,12 +77,18 @@ pub async fn legacy_login(
         client_id = params.get("client_id").map(String::as_str).unwrap_or(""),
         "deprecated: /login?client=… is the legacy hosted-page link; send the user to /authorize?client_id=… instead"
     );
-    run(&st, &headers, params).await
+    run(&st, peer, &headers, params).await
 }
 
-async fn run(st: &AppState, headers: &HeaderMap, params: HashMap<String, String>) -> Response {
+async fn run(
+    st: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    params: HashMap<String, String>,
+) -> Response {
     let snap = st.snapshot();
-    let ctx = st.ctx(&snap);
+    let mut ctx = st.ctx(&snap);
+    ctx.request = crate::web::request_info(headers, peer, &params);
     let req = match authorize::validate(ctx.store, ctx.tenant, &params).await {
         Ok(r) => r,
         Err(e) => return refuse(st, &ctx, &e),

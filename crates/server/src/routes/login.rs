@@ -5,7 +5,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Query, State},
+    extract::{ConnectInfo, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::Response,
 };
@@ -100,7 +100,12 @@ pub async fn show(State(st): State<AppState>, Query(q): Query<LoginQuery>) -> Re
     }
 }
 
-pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let p = match form_params(&body) {
         Ok(p) => p,
         Err(e) => return st.pages.error_page(&e),
@@ -124,7 +129,8 @@ pub async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Bytes)
             },
         );
     }
-    let ctx = st.ctx(&snap);
+    let mut ctx = st.ctx(&snap);
+    ctx.request = crate::web::request_info(&headers, peer, &tx.params);
     let username = field("username").trim();
     let mut user =
         match login::check_password(ctx.store, ctx.tenant, username, field("password")).await {

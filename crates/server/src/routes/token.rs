@@ -5,7 +5,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{State, rejection::BytesRejection},
+    extract::{ConnectInfo, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -18,6 +18,7 @@ use crate::{http_error::json_error, state::AppState};
 
 pub async fn token(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -26,7 +27,8 @@ pub async fn token(
         Err(resp) => return *resp,
     };
     let snap = st.snapshot();
-    let ctx = st.ctx(&snap);
+    let mut ctx = st.ctx(&snap);
+    ctx.request = crate::web::request_info(&headers, peer, &Default::default());
     match grant::token(&ctx, &req).await {
         Ok(t) => {
             let format = t.format.header_value();
