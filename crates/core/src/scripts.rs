@@ -146,19 +146,17 @@ pub async fn create_script(
     Ok(s)
 }
 
-/// Changes a script's code, name, order or secrets. New code is compiled first; an action
+/// Changes a script (found with [`find_script`]): code, name, order or secrets. New code is compiled first; an action
 /// with new code must be deployed again.
 pub async fn update_script(
     store: &dyn Store,
     master: &MasterKey,
     clock: &dyn Clock,
-    tenant: &str,
-    kind: ScriptKind,
-    id_or_name: &str,
+    mut s: Script,
     spec: &ScriptSpec,
     check: &dyn Fn(ScriptKind, &str) -> Result<(), String>,
 ) -> AdminResult<Script> {
-    let mut s = find_script(store, tenant, kind, id_or_name).await?;
+    let kind = s.kind;
     if let Some(n) = &spec.name {
         validate::name(n).map_err(|e| invalid(format!("--name: {e}")))?;
         s.name = n.trim().to_owned();

@@ -253,6 +253,33 @@ pub fn set_cookie(
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
+/// What scripts see of this request as `event.request`.
+pub fn request_info(
+    headers: &HeaderMap,
+    peer: std::net::SocketAddr,
+    query: &std::collections::HashMap<String, String>,
+) -> tessera_core::hooks::RequestInfo {
+    let header = |h: header::HeaderName| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let host = header(header::HOST);
+    tessera_core::hooks::RequestInfo {
+        ip: peer.ip().to_string(),
+        hostname: host
+            .rsplit_once(':')
+            .map_or(host.clone(), |(h, _)| h.to_owned()),
+        user_agent: header(header::USER_AGENT),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,32 +360,5 @@ mod tests {
             c.to_str().unwrap(),
             "n=v; Path=/; HttpOnly; SameSite=Lax; Secure"
         );
-    }
-}
-
-/// What scripts see of this request as `event.request`.
-pub fn request_info(
-    headers: &HeaderMap,
-    peer: std::net::SocketAddr,
-    query: &std::collections::HashMap<String, String>,
-) -> tessera_core::hooks::RequestInfo {
-    let header = |h: header::HeaderName| {
-        headers
-            .get(h)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let host = header(header::HOST);
-    tessera_core::hooks::RequestInfo {
-        ip: peer.ip().to_string(),
-        hostname: host
-            .rsplit_once(':')
-            .map_or(host.clone(), |(h, _)| h.to_owned()),
-        user_agent: header(header::USER_AGENT),
-        query: query
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect(),
     }
 }

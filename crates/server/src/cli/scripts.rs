@@ -208,9 +208,15 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order: None,
             };
-            let s =
-                scripts::update_script(store, &i.master, clock, t, kind, &action, &spec, &check)
-                    .await?;
+            let s = scripts::update_script(
+                store,
+                &i.master,
+                clock,
+                scripts::find_script(store, t, kind, &action).await?,
+                &spec,
+                &check,
+            )
+            .await?;
             out.object(&show(i, &s)?);
         }
         ActionsCmd::Delete { action } => {
@@ -378,8 +384,15 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order,
             };
-            let s = scripts::update_script(store, &i.master, clock, t, kind, &rule, &spec, &check)
-                .await?;
+            let s = scripts::update_script(
+                store,
+                &i.master,
+                clock,
+                scripts::find_script(store, t, kind, &rule).await?,
+                &spec,
+                &check,
+            )
+            .await?;
             out.object(&show(i, &s)?);
         }
         RulesCmd::Delete { rule } => {
