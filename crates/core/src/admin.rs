@@ -189,6 +189,7 @@ pub struct TenantLifetimes {
     pub refresh_token_lifetime: Option<i64>,
     pub refresh_token_idle_lifetime: Option<i64>,
     pub refresh_token_reuse_interval: Option<i64>,
+    pub script_time_limit_ms: Option<i64>,
 }
 
 /// Changes the tenant's session and token lifetimes. Each must be positive (the reuse interval
@@ -250,6 +251,15 @@ pub async fn set_lifetimes(
             }
             *slot = v;
         }
+    }
+    if let Some(ms) = l.script_time_limit_ms {
+        if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
+            return Err(invalid(format!(
+                "--script-time-limit-ms must be between 1 and {}",
+                Tenant::MAX_SCRIPT_TIME_LIMIT_MS
+            )));
+        }
+        t.script_time_limit_ms = ms;
     }
     if t.session_idle_lifetime > t.session_lifetime
         || t.refresh_token_idle_lifetime > t.refresh_token_lifetime

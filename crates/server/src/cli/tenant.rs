@@ -33,6 +33,9 @@ pub enum TenantCmd {
         /// Seconds a rotated refresh token may still be used without revoking its family (default 0)
         #[arg(long)]
         refresh_token_reuse_interval: Option<i64>,
+        /// Time limit per Action or Rule execution, milliseconds (default 500, at most 5000)
+        #[arg(long)]
+        script_time_limit_ms: Option<i64>,
     },
 }
 
@@ -47,6 +50,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
             refresh_token_lifetime,
             refresh_token_idle_lifetime,
             refresh_token_reuse_interval,
+            script_time_limit_ms,
         } => {
             let lifetimes = admin::TenantLifetimes {
                 id_token_lifetime,
@@ -55,6 +59,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 refresh_token_lifetime,
                 refresh_token_idle_lifetime,
                 refresh_token_reuse_interval,
+                script_time_limit_ms,
             };
             let mut t = admin::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
             if let Some(a) = default_audience {

@@ -1,6 +1,7 @@
 //! Server integration tests: one binary, each test spawns the app on port 0 with a fresh data
 //! folder and drives it over HTTP and through the real `tessera` CLI binary.
 
+mod actions;
 mod browser;
 mod cli;
 mod discovery;
