@@ -8,13 +8,15 @@ mod wrap;
 
 use std::{
     cell::{Cell, RefCell},
+    collections::HashMap,
+    hash::{Hash, Hasher},
     rc::Rc,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
-use rquickjs::{CatchResultExt, CaughtError, Context, Function, Promise, Runtime};
+use rquickjs::{CatchResultExt, CaughtError, Context, Function, Persistent, Promise, Runtime};
 use serde_json::{Map, Value, json};
 use tessera_core::{
     hooks::{ClaimsHook, Denial, HookError, HookOutcome, HookRequest, HookScript, SetClaim},
@@ -46,16 +48,26 @@ impl Default for Engine {
     }
 }
 
+/// A worker thread's engine. Compiled scripts are kept in one context per thread (like Auth0's
+/// reused containers), so a run neither creates a context nor parses the script again; any
+/// failure throws the context and its compiled scripts away, so what a failing script did
+/// cannot reach the next run. Fields drop in order: compiled functions before their context,
+/// the context before its runtime.
 struct Worker {
+    compiled: HashMap<u64, Persistent<Function<'static>>>,
+    context: Option<Context>,
     runtime: Runtime,
     deadline: Rc<Cell<Instant>>,
 }
+
+/// Compiled scripts kept per thread before the cache starts over.
+const MAX_COMPILED: usize = 256;
 
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
 }
 
-fn with_worker<T>(memory_limit: usize, f: impl FnOnce(&Worker) -> T) -> Result<T, HookError> {
+fn with_worker<T>(memory_limit: usize, f: impl FnOnce(&mut Worker) -> T) -> Result<T, HookError> {
     WORKER.with(|w| {
         let mut w = w.borrow_mut();
         if w.is_none() {
@@ -64,10 +76,15 @@ fn with_worker<T>(memory_limit: usize, f: impl FnOnce(&Worker) -> T) -> Result<T
             let d = deadline.clone();
             runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > d.get())));
             runtime.set_max_stack_size(512 * 1024);
-            *w = Some(Worker { runtime, deadline });
+            *w = Some(Worker {
+                compiled: HashMap::new(),
+                context: None,
+                runtime,
+                deadline,
+            });
         }
         let worker = w
-            .as_ref()
+            .as_mut()
             .ok_or_else(|| HookError::Internal("no runtime".into()))?;
         worker.runtime.set_memory_limit(memory_limit);
         Ok(f(worker))
@@ -116,25 +133,54 @@ fn describe(e: CaughtError<'_>, limit: Duration) -> String {
     }
 }
 
-/// Runs one wrapped script: evaluate the wrapper, call it with `args`, settle the promise.
+/// Runs one wrapped script: compile the wrapper (once per thread), call it with `args`,
+/// settle the promise.
 fn execute(
-    worker: &Worker,
+    worker: &mut Worker,
     source: &str,
     args: (String, String, String),
     limit: Duration,
 ) -> Result<String, String> {
-    let ctx = Context::full(&worker.runtime).map_err(|e| e.to_string())?;
+    if worker.context.is_none() {
+        worker.context = Some(Context::full(&worker.runtime).map_err(|e| e.to_string())?);
+    }
+    let Some(context) = worker.context.clone() else {
+        return Err("no script context".into());
+    };
+    let key = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        source.hash(&mut h);
+        h.finish()
+    };
     worker.deadline.set(Instant::now() + limit);
-    ctx.with(|ctx| {
-        let f: Function = ctx
-            .eval(source)
-            .catch(&ctx)
-            .map_err(|e| describe(e, limit))?;
+    let compiled = &mut worker.compiled;
+    let result = context.with(|ctx| {
+        let f: Function = match compiled.get(&key) {
+            Some(p) => p.clone().restore(&ctx).map_err(|e| e.to_string())?,
+            None => {
+                let f: Function = ctx
+                    .eval(source)
+                    .catch(&ctx)
+                    .map_err(|e| describe(e, limit))?;
+                if compiled.len() >= MAX_COMPILED {
+                    compiled.clear();
+                }
+                compiled.insert(key, Persistent::save(&ctx, f.clone()));
+                f
+            }
+        };
         let p: Promise = f.call(args).catch(&ctx).map_err(|e| describe(e, limit))?;
         p.finish::<String>()
             .catch(&ctx)
             .map_err(|e| describe(e, limit))
-    })
+    });
+    if result.is_err() {
+        // Whatever the script left behind goes with it.
+        worker.compiled.clear();
+        worker.context = None;
+        worker.runtime.run_gc();
+    }
+    result
 }
 
 fn claims_from_pairs(script: &str, v: &Value) -> Vec<SetClaim> {

@@ -237,6 +237,38 @@ pub async fn order_actions(
     Ok(out)
 }
 
+/// Every trigger's scripts, decrypted and in order: what a node caches with its configuration
+/// snapshot (script changes bump the tenant's config version), so a login reads no script
+/// rows.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptSet {
+    pub post_login: Vec<HookScript>,
+    pub credentials_exchange: Vec<HookScript>,
+}
+
+impl ScriptSet {
+    pub async fn load(
+        store: &dyn Store,
+        master: &MasterKey,
+        tenant: &str,
+    ) -> Result<Self, OAuthError> {
+        Ok(Self {
+            post_login: scripts_for(store, master, tenant, Trigger::PostLogin).await?,
+            credentials_exchange: scripts_for(store, master, tenant, Trigger::CredentialsExchange)
+                .await?,
+        })
+    }
+}
+
+/// A trigger's scripts: from the cached set when the context has one, else from the store.
+async fn trigger_scripts(ctx: &Ctx<'_>, trigger: Trigger) -> Result<Vec<HookScript>, OAuthError> {
+    match (ctx.scripts, trigger) {
+        (Some(set), Trigger::PostLogin) => Ok(set.post_login.clone()),
+        (Some(set), Trigger::CredentialsExchange) => Ok(set.credentials_exchange.clone()),
+        (None, t) => scripts_for(ctx.store, ctx.master, &ctx.tenant.id, t).await,
+    }
+}
+
 /// The scripts a trigger runs: enabled rules (post-login only) then deployed actions, in order.
 pub async fn scripts_for(
     store: &dyn Store,
@@ -291,7 +323,7 @@ pub async fn post_login(
     if ctx.hooks.is_none() {
         return Ok(HookOutcome::default());
     }
-    let scripts = scripts_for(ctx.store, ctx.master, &ctx.tenant.id, Trigger::PostLogin).await?;
+    let scripts = trigger_scripts(ctx, Trigger::PostLogin).await?;
     post_login_with(ctx, scripts, client, user, api, requested_scopes, protocol).await
 }
 
@@ -339,13 +371,7 @@ pub async fn credentials_exchange(
     if ctx.hooks.is_none() {
         return Ok(HookOutcome::default());
     }
-    let scripts = scripts_for(
-        ctx.store,
-        ctx.master,
-        &ctx.tenant.id,
-        Trigger::CredentialsExchange,
-    )
-    .await?;
+    let scripts = trigger_scripts(ctx, Trigger::CredentialsExchange).await?;
     credentials_exchange_with(ctx, scripts, client, api, scopes).await
 }
 

@@ -14,6 +14,8 @@ use tessera_core::{Clock, Store, keys::KeyRing, keys::MasterKey, model::Tenant};
 pub struct Snapshot {
     pub tenant: Tenant,
     pub keys: KeyRing,
+    /// Actions and Rules, decrypted and in run order.
+    pub scripts: tessera_core::scripts::ScriptSet,
     pub version: i64,
 }
 
@@ -38,6 +40,8 @@ pub enum LoadError {
     Keys(#[from] tessera_core::keys::KeyRingError),
     #[error("tenant {0} does not exist")]
     NoTenant(String),
+    #[error("scripts: {0}")]
+    Scripts(String),
 }
 
 async fn load_snapshot(
@@ -54,9 +58,13 @@ async fn load_snapshot(
         .ok_or_else(|| LoadError::NoTenant(tenant_id.to_owned()))?;
     let records = store.signing_keys(tenant_id).await?;
     let keys = KeyRing::load(&records, master, clock.now())?;
+    let scripts = tessera_core::scripts::ScriptSet::load(store, master, tenant_id)
+        .await
+        .map_err(|e| LoadError::Scripts(e.cause.unwrap_or(e.description)))?;
     Ok(Snapshot {
         tenant,
         keys,
+        scripts,
         version,
     })
 }
@@ -97,6 +105,7 @@ impl AppState {
             tenant: &snap.tenant,
             hooks: Some(self.engine.as_ref()),
             request: Default::default(),
+            scripts: Some(&snap.scripts),
         }
     }
 

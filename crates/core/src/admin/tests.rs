@@ -81,6 +81,7 @@ impl World {
             tenant: &self.tenant,
             hooks: None,
             request: Default::default(),
+            scripts: None,
         };
         let pairs = params.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         token(&ctx, &TokenRequest::from_pairs(pairs, None).unwrap()).await

@@ -36,6 +36,8 @@ pub struct Ctx<'a> {
     pub hooks: Option<&'a dyn crate::hooks::ClaimsHook>,
     /// Facts about the HTTP request that scripts see as `event.request`.
     pub request: crate::hooks::RequestInfo,
+    /// The tenant's scripts, cached; `None` reads them from the store.
+    pub scripts: Option<&'a crate::scripts::ScriptSet>,
 }
 
 /// Why an access token has the format it has: the answer to "why is my token not a JWT?".

@@ -93,6 +93,7 @@ impl W {
             tenant: &self.tenant,
             hooks: None,
             request: Default::default(),
+            scripts: None,
         }
     }
 

@@ -29,6 +29,12 @@ async fn setup() -> (TestApp, String) {
     (app, spa)
 }
 
+/// Script changes reach the running server with its configuration snapshot (polled every
+/// 250 ms): wait for the next poll.
+async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+}
+
 fn write(app: &TestApp, name: &str, code: &str) -> String {
     let path = app.dir.path().join(name);
     std::fs::write(&path, code).unwrap();
@@ -76,6 +82,7 @@ async fn the_seeds_rule_puts_app_metadata_in_the_access_token() {
     let (app, spa) = setup().await;
     let file = write(&app, "rule.js", SEED_RULE);
     app.cli_json(&["rules", "create", "--name", "app metadata", "--file", &file]);
+    settle().await;
     let (_, tokens) = login(&app, &spa).await;
     let t = tokens.unwrap();
     let (_, at) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
@@ -117,6 +124,7 @@ exports.onExecutePostLogin = async (event, api) => {
     );
 
     app.cli_json(&["actions", "deploy", "claims"]);
+    settle().await;
     let (_, t) = login(&app, &spa).await;
     let t = t.unwrap();
     let (_, at) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
@@ -154,6 +162,7 @@ async fn deny_sends_access_denied_to_the_redirect() {
         &file,
         "--deploy",
     ]);
+    settle().await;
     let (params, tokens) = login(&app, &spa).await;
     assert!(tokens.is_none());
     assert_eq!(params["error"], "access_denied");
@@ -179,6 +188,7 @@ async fn credentials_exchange_adds_claims_to_m2m_tokens() {
         "TIER=gold",
         "--deploy",
     ]);
+    settle().await;
     let (id, secret) = app.granted_m2m(API, "read:x");
     let t = app.cc_token(&id, &secret, API).await;
     let (_, at) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
@@ -196,6 +206,7 @@ async fn credentials_exchange_adds_claims_to_m2m_tokens() {
 async fn failing_scripts_fail_only_their_own_login() {
     let (app, spa) = setup().await;
     app.cli_json(&["tenant", "update", "--script-time-limit-ms", "300"]);
+    settle().await;
     let other = app.spa(&[]);
     // Only logins to `spa` run the bad scripts; `other` logs in at the same time.
     for (name, body, needle) in [
@@ -227,6 +238,7 @@ async fn failing_scripts_fail_only_their_own_login() {
             &file,
             "--deploy",
         ]);
+        settle().await;
         let (bad, good) = tokio::join!(login(&app, &spa), login(&app, &other));
         assert_eq!(bad.0["error"], "access_denied", "{name}");
         let d = &bad.0["error_description"];
@@ -236,6 +248,7 @@ async fn failing_scripts_fail_only_their_own_login() {
         );
         assert!(good.1.is_some(), "{name}: the parallel login succeeds");
         app.cli_json(&["actions", "undeploy", name]);
+        settle().await;
     }
     assert_eq!(
         app.http
