@@ -197,6 +197,20 @@ fn claims_from_pairs(script: &str, v: &Value) -> Vec<SetClaim> {
         .collect()
 }
 
+/// A script's `console.*` lines, into the server's log with the script's name.
+fn log_console(script: &str, v: &Value) {
+    for entry in v.as_array().into_iter().flatten() {
+        let level = entry.get(0).and_then(Value::as_str).unwrap_or("info");
+        let text = entry.get(1).and_then(Value::as_str).unwrap_or("");
+        match level {
+            "error" => tracing::error!(script, "console: {text}"),
+            "warn" => tracing::warn!(script, "console: {text}"),
+            "debug" => tracing::debug!(script, "console: {text}"),
+            _ => tracing::info!(script, "console: {text}"),
+        }
+    }
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -268,6 +282,7 @@ fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, Ho
                     Err(msg) => return Err(fail(msg)),
                 };
                 let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                log_console(&script.name, &v["logs"]);
                 for (target, sink, key) in [
                     (&mut rule_access, &mut out.access_claims, "accessToken"),
                     (&mut rule_id, &mut out.id_claims, "idToken"),
@@ -297,6 +312,7 @@ fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, Ho
                 })?;
                 let text = result.map_err(fail)?;
                 let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+                log_console(&script.name, &v["logs"]);
                 out.access_claims
                     .extend(claims_from_pairs(&script.name, &v["access"]));
                 out.id_claims

@@ -234,3 +234,16 @@ fn syntax_errors_name_the_users_line_and_column() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn console_works_in_actions_and_rules() {
+    let a = "exports.onExecutePostLogin = async (event, api) => {\n  console.log('login by', event.user.email, { n: 1 });\n  console.error('careful');\n  api.idToken.setCustomClaim('ok', true);\n};";
+    let r = "function (user, context, callback) {\n  console.log('rule for', user.email);\n  global.seen = true;\n  callback(null, user, context);\n}";
+    let out = run(vec![
+        script("r", ScriptKind::Rule, r),
+        script("a", ScriptKind::Action, a),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.id_claims[0].name, "ok");
+}

@@ -4,14 +4,41 @@
 //! network, no process, not even a clock beyond the language's own `Date`.
 
 /// Lines of wrapper before the user's first line, to report syntax errors at the user's line.
-pub const ACTION_PREFIX_LINES: u32 = 24;
-pub const RULE_PREFIX_LINES: u32 = 15;
+pub const ACTION_PREFIX_LINES: u32 = newlines(ACTION_HEAD);
+pub const RULE_PREFIX_LINES: u32 = newlines(RULE_HEAD);
+
+const fn newlines(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] == b'\n' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
 
 const ACTION_HEAD: &str = r#"(function (__event_json, __secrets_json, __export) {
+  const __console = function (logs) {
+    const line = function (level) {
+      return function () {
+        if (logs.length >= 100) { return; }
+        const parts = [];
+        for (let i = 0; i < arguments.length; i++) {
+          const a = arguments[i];
+          parts.push(typeof a === "string" ? a : (function () { try { return JSON.stringify(a); } catch (e) { return String(a); } })());
+        }
+        logs.push([level, parts.join(" ").slice(0, 2000)]);
+      };
+    };
+    return { log: line("info"), info: line("info"), warn: line("warn"), error: line("error"), debug: line("debug") };
+  };
   const event = JSON.parse(__event_json);
   event.secrets = JSON.parse(__secrets_json);
-  const __r = { access: [], id: [], addScopes: [], removeScopes: [], deny: null, app: {}, user: {} };
+  const __r = { access: [], id: [], addScopes: [], removeScopes: [], deny: null, app: {}, user: {}, logs: [] };
   const __v = function (v) { return v === undefined ? null : v; };
+  const console = __console(__r.logs);
   const api = {
     accessToken: {
       setCustomClaim: function (name, value) { __r.access.push([String(name), __v(value)]); return api; },
@@ -41,6 +68,22 @@ const ACTION_TAIL: &str = r#"
 })"#;
 
 const RULE_HEAD: &str = r#"(function (__user_json, __context_json, __config_json) {
+  const __logs = [];
+  const console = (function (logs) {
+    const line = function (level) {
+      return function () {
+        if (logs.length >= 100) { return; }
+        const parts = [];
+        for (let i = 0; i < arguments.length; i++) {
+          const a = arguments[i];
+          parts.push(typeof a === "string" ? a : (function () { try { return JSON.stringify(a); } catch (e) { return String(a); } })());
+        }
+        logs.push([level, parts.join(" ").slice(0, 2000)]);
+      };
+    };
+    return { log: line("info"), info: line("info"), warn: line("warn"), error: line("error"), debug: line("debug") };
+  })(__logs);
+  const global = {};
   const user = JSON.parse(__user_json);
   const context = JSON.parse(__context_json);
   const configuration = JSON.parse(__config_json);
@@ -51,7 +94,7 @@ const RULE_HEAD: &str = r#"(function (__user_json, __context_json, __config_json
     const callback = function (err, u, c) {
       if (err) { reject(err); return; }
       const cx = c || context;
-      resolve(JSON.stringify({ accessToken: cx.accessToken || {}, idToken: cx.idToken || {} }));
+      resolve(JSON.stringify({ accessToken: cx.accessToken || {}, idToken: cx.idToken || {}, logs: __logs }));
     };
     const require = function () { throw new Error("require() is not available in Tessera rules"); };
     const __rule = (

@@ -164,7 +164,9 @@ pub async fn access_token(
     let mut scopes = grant.scopes.clone();
     let mut permissions = None;
     if api.enforce_policies || api.token_dialect.has_permissions() {
-        let held = rbac::permissions_for(ctx.store, user, &api.identifier).await?;
+        let mut held = rbac::permissions_for(ctx.store, user, &api.identifier).await?;
+        // A scope the API no longer defines is no permission any more.
+        held.retain(|p| api.has_scope(p));
         if api.enforce_policies {
             scopes.retain(|s| OIDC_SCOPES.contains(&s.as_str()) || held.contains(s));
         }

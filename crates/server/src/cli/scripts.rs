@@ -252,7 +252,14 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 audience.as_deref(),
             )
             .await
-            .map_err(|e| CliError::failure(format!("{}: {}", e.code, e.description)))?;
+            .map_err(|e| {
+                let msg = format!("{}: {}", e.code, e.description);
+                if e.code == tessera_core::ErrorCode::InvalidRequest {
+                    CliError::usage(msg)
+                } else {
+                    CliError::failure(msg)
+                }
+            })?;
             out.object(&result);
         }
     }

@@ -179,3 +179,34 @@ async fn role_commands_refuse_what_makes_no_sense() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test]
+async fn a_scope_the_api_drops_is_no_permission_any_more() {
+    let app = spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&[]);
+    app.api(
+        API,
+        &[
+            "--enforce-policies",
+            "--token-dialect",
+            "access_token_authz",
+        ],
+    );
+    app.cli_json(&["roles", "create", "--name", "rw"]);
+    app.cli_json(&[
+        "roles",
+        "add-permissions",
+        "rw",
+        "--api",
+        API,
+        "--permissions",
+        "read:x,write:x",
+    ]);
+    app.cli_json(&["users", "assign-roles", EMAIL, "rw"]);
+    app.cli_json(&["apis", "update", API, "--scopes", "write:x"]);
+    let t = login(&app, &spa, "read:x write:x").await;
+    let (_, claims) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
+    assert_eq!(claims["scope"], "write:x");
+    assert_eq!(claims["permissions"], serde_json::json!(["write:x"]));
+}
