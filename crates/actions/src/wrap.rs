@@ -19,8 +19,11 @@ const fn newlines(s: &str) -> u32 {
     n
 }
 
-const ACTION_HEAD: &str = r#"(function (__event_json, __secrets_json, __export) {
-  const __console = function (logs) {
+/// `__console(logs)`: a `console` whose lines (at most 100, of 2,000 characters) come back
+/// with the result and go to the server's log.
+macro_rules! console_js {
+    () => {
+        r#"  const __console = function (logs) {
     const line = function (level) {
       return function () {
         if (logs.length >= 100) { return; }
@@ -34,7 +37,15 @@ const ACTION_HEAD: &str = r#"(function (__event_json, __secrets_json, __export) 
     };
     return { log: line("info"), info: line("info"), warn: line("warn"), error: line("error"), debug: line("debug") };
   };
-  const event = JSON.parse(__event_json);
+"#
+    };
+}
+
+const ACTION_HEAD: &str = concat!(
+    r#"(function (__event_json, __secrets_json, __export) {
+"#,
+    console_js!(),
+    r#"  const event = JSON.parse(__event_json);
   event.secrets = JSON.parse(__secrets_json);
   const __r = { access: [], id: [], addScopes: [], removeScopes: [], deny: null, app: {}, user: {}, logs: [] };
   const __v = function (v) { return v === undefined ? null : v; };
@@ -58,7 +69,8 @@ const ACTION_HEAD: &str = r#"(function (__event_json, __secrets_json, __export) 
   };
   const module = { exports: {} };
   (function (exports, module, require) {
-"#;
+"#
+);
 
 const ACTION_TAIL: &str = r#"
   })(module.exports, module, function () { throw new Error("require() is not available in Tessera actions"); });
@@ -67,22 +79,12 @@ const ACTION_TAIL: &str = r#"
   return Promise.resolve(fn(event, api)).then(function () { return JSON.stringify(__r); });
 })"#;
 
-const RULE_HEAD: &str = r#"(function (__user_json, __context_json, __config_json) {
-  const __logs = [];
-  const console = (function (logs) {
-    const line = function (level) {
-      return function () {
-        if (logs.length >= 100) { return; }
-        const parts = [];
-        for (let i = 0; i < arguments.length; i++) {
-          const a = arguments[i];
-          parts.push(typeof a === "string" ? a : (function () { try { return JSON.stringify(a); } catch (e) { return String(a); } })());
-        }
-        logs.push([level, parts.join(" ").slice(0, 2000)]);
-      };
-    };
-    return { log: line("info"), info: line("info"), warn: line("warn"), error: line("error"), debug: line("debug") };
-  })(__logs);
+const RULE_HEAD: &str = concat!(
+    r#"(function (__user_json, __context_json, __config_json) {
+"#,
+    console_js!(),
+    r#"  const __logs = [];
+  const console = __console(__logs);
   const global = {};
   const user = JSON.parse(__user_json);
   const context = JSON.parse(__context_json);
@@ -98,7 +100,8 @@ const RULE_HEAD: &str = r#"(function (__user_json, __context_json, __config_json
     };
     const require = function () { throw new Error("require() is not available in Tessera rules"); };
     const __rule = (
-"#;
+"#
+);
 
 const RULE_TAIL: &str = r#"
     );

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
-    user_tokens::{RefreshFamily, user_token_response},
+    user_tokens::{RefreshFamily, revoked_meanwhile, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
@@ -136,15 +136,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         "authorization_code",
     )
     .await?;
-    // A replay racing with this redemption revokes the family, possibly before the tokens above
-    // were stored; the consumed code row goes with the family, so its absence says so.
-    if ctx
-        .store
-        .artifact(tenant, kind, hash.as_str())
-        .await?
-        .is_none()
-    {
-        ctx.store.delete_family(tenant, &artifact.family).await?;
+    if revoked_meanwhile(ctx, kind, hash.as_str(), &artifact.family).await? {
         return Err(invalid_grant(
             "The authorization code was replayed while it was being redeemed; its tokens are revoked.",
         ));

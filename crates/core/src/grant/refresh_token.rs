@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
-    user_tokens::{RefreshFamily, user_token_response},
+    user_tokens::{RefreshFamily, revoked_meanwhile, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
@@ -118,15 +118,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         "refresh_token",
     )
     .await?;
-    // A replay racing with this rotation may revoke the family before the new tokens were
-    // stored; the old token's row goes with the family, so its absence says so.
-    if ctx
-        .store
-        .artifact(tenant, kind, hash.as_str())
-        .await?
-        .is_none()
-    {
-        ctx.store.delete_family(tenant, &seen.family).await?;
+    if revoked_meanwhile(ctx, kind, hash.as_str(), &seen.family).await? {
         return Err(invalid_grant(
             "The refresh token was replayed while it was being used; its grant is revoked.",
         ));

@@ -72,3 +72,20 @@ pub async fn user_token_response(
         grant_type,
     })
 }
+
+/// After issuing from a consumed code or refresh token: a replay racing with this request may
+/// have revoked the family before the new tokens were stored. The consumed row goes with the
+/// family, so its absence says so; then the new tokens are revoked too.
+pub async fn revoked_meanwhile(
+    ctx: &Ctx<'_>,
+    kind: crate::model::ArtifactKind,
+    id_hash: &str,
+    family: &str,
+) -> Result<bool, OAuthError> {
+    let tenant = &ctx.tenant.id;
+    if ctx.store.artifact(tenant, kind, id_hash).await?.is_some() {
+        return Ok(false);
+    }
+    ctx.store.delete_family(tenant, family).await?;
+    Ok(true)
+}
