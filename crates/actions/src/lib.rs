@@ -251,7 +251,7 @@ fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, Ho
     let mut rule_access = Map::new();
     let mut rule_id = Map::new();
     let event_json = req.event.to_string();
-    for script in &req.scripts {
+    for script in req.scripts.iter() {
         let fail = |message: String| HookError::Script {
             script: script.name.clone(),
             message,

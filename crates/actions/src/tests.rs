@@ -31,7 +31,7 @@ async fn run(scripts: Vec<HookScript>) -> Result<HookOutcome, HookError> {
     Engine::default()
         .run(HookRequest {
             trigger: Trigger::PostLogin,
-            scripts,
+            scripts: scripts.into(),
             event: event(),
             time_limit: Duration::from_millis(300),
         })

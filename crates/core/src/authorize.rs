@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use crate::{
     ErrorCode, OAuthError, Store,
-    grant::client_credentials::service_not_found,
     model::{Client, GrantType, ResourceServer, Tenant},
     scope,
 };
@@ -138,6 +137,18 @@ pub fn pkce_well_formed(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+impl AuthorizeRequest {
+    /// An error sent back to this request's (proven) redirect URI.
+    pub fn error(&self, error: OAuthError) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            mode: self.response_mode,
+            state: self.state.clone(),
+            error,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -380,17 +391,9 @@ pub async fn validate(
 
     // 7. The audience: none or the userinfo audience means an opaque token; otherwise an API.
     let audience = get(p, "audience").or(tenant.default_audience.as_deref());
-    let api = match audience {
-        None => None,
-        Some(a) if a == tenant.userinfo_audience() => None,
-        Some(a) => Some(
-            store
-                .resource_server_by_identifier(&tenant.id, a)
-                .await
-                .map_err(|e| fail(e.into()))?
-                .ok_or_else(|| fail(service_not_found(a)))?,
-        ),
-    };
+    let api = crate::issue::api_for_audience(store, tenant, audience)
+        .await
+        .map_err(fail)?;
 
     Ok(AuthorizeRequest {
         client,

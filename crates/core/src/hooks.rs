@@ -32,11 +32,15 @@ pub struct HookScript {
     pub secrets: Map<String, Value>,
 }
 
+/// A trigger's scripts in run order, shared: a login hands the cached list to the engine
+/// without copying the code.
+pub type Scripts = std::sync::Arc<[HookScript]>;
+
 /// A trigger's run: its scripts in order (rules first), and the event they see.
 #[derive(Debug, Clone)]
 pub struct HookRequest {
     pub trigger: Trigger,
-    pub scripts: Vec<HookScript>,
+    pub scripts: Scripts,
     /// Auth0's `event` for Actions (`user`, `client`, `request`, `resource_server`, …); rules
     /// get `user` and a `context` built from the same facts.
     pub event: Value,

@@ -304,26 +304,40 @@ pub async fn refresh_token(
     Ok(token.expose().to_owned())
 }
 
+/// The API an audience names (AUTH0-BEHAVIOR.md, "The decision the seed asks about"): `None`
+/// for no audience or the `/userinfo` audience (an opaque token); `access_denied` "Service not
+/// found" when no API has that identifier.
+pub async fn api_for_audience(
+    store: &dyn crate::Store,
+    tenant: &crate::model::Tenant,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    match audience {
+        None => Ok(None),
+        Some(a) if a == tenant.userinfo_audience() => Ok(None),
+        Some(a) => store
+            .resource_server_by_identifier(&tenant.id, a)
+            .await?
+            .map(Some)
+            .ok_or_else(|| crate::grant::client_credentials::service_not_found(a)),
+    }
+}
+
 /// The API a stored grant names, if it still exists.
 pub async fn grant_api(
     ctx: &Ctx<'_>,
     grant: &UserGrant,
 ) -> Result<Option<ResourceServer>, OAuthError> {
-    match grant.audience.as_deref() {
-        None => Ok(None),
-        Some(a) if a == ctx.tenant.userinfo_audience() => Ok(None),
-        Some(a) => ctx
-            .store
-            .resource_server_by_identifier(&ctx.tenant.id, a)
-            .await?
-            .map(Some)
-            .ok_or_else(|| {
-                OAuthError::new(
-                    ErrorCode::InvalidGrant,
-                    format!("The API {a} this grant was for no longer exists."),
-                )
-            }),
-    }
+    let audience = grant.audience.as_deref();
+    api_for_audience(ctx.store, ctx.tenant, audience)
+        .await
+        .map_err(|e| match (e.code, audience) {
+            (ErrorCode::AccessDenied, Some(a)) => OAuthError::new(
+                ErrorCode::InvalidGrant,
+                format!("The API {a} this grant was for no longer exists."),
+            ),
+            _ => e,
+        })
 }
 
 /// A user that may still get tokens: exists and is not blocked.

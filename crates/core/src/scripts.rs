@@ -9,7 +9,7 @@ use crate::{
     Clock, ErrorCode, OAuthError,
     admin::{AdminError, AdminResult},
     grant::Ctx,
-    hooks::{HookError, HookOutcome, HookRequest, HookScript},
+    hooks::{HookError, HookOutcome, HookRequest, HookScript, Scripts},
     keys::MasterKey,
     model::{Client, ResourceServer, Script, ScriptKind, Trigger, User},
     rbac,
@@ -242,8 +242,8 @@ pub async fn order_actions(
 /// rows.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptSet {
-    pub post_login: Vec<HookScript>,
-    pub credentials_exchange: Vec<HookScript>,
+    pub post_login: Scripts,
+    pub credentials_exchange: Scripts,
 }
 
 impl ScriptSet {
@@ -253,19 +253,24 @@ impl ScriptSet {
         tenant: &str,
     ) -> Result<Self, OAuthError> {
         Ok(Self {
-            post_login: scripts_for(store, master, tenant, Trigger::PostLogin).await?,
+            post_login: scripts_for(store, master, tenant, Trigger::PostLogin)
+                .await?
+                .into(),
             credentials_exchange: scripts_for(store, master, tenant, Trigger::CredentialsExchange)
-                .await?,
+                .await?
+                .into(),
         })
     }
 }
 
 /// A trigger's scripts: from the cached set when the context has one, else from the store.
-async fn trigger_scripts(ctx: &Ctx<'_>, trigger: Trigger) -> Result<Vec<HookScript>, OAuthError> {
+async fn trigger_scripts(ctx: &Ctx<'_>, trigger: Trigger) -> Result<Scripts, OAuthError> {
     match (ctx.scripts, trigger) {
         (Some(set), Trigger::PostLogin) => Ok(set.post_login.clone()),
         (Some(set), Trigger::CredentialsExchange) => Ok(set.credentials_exchange.clone()),
-        (None, t) => scripts_for(ctx.store, ctx.master, &ctx.tenant.id, t).await,
+        (None, t) => Ok(scripts_for(ctx.store, ctx.master, &ctx.tenant.id, t)
+            .await?
+            .into()),
     }
 }
 
@@ -330,7 +335,7 @@ pub async fn post_login(
 /// The post-login trigger with the given scripts (a dry run uses one, deployed or not).
 pub async fn post_login_with(
     ctx: &Ctx<'_>,
-    scripts: Vec<HookScript>,
+    scripts: Scripts,
     client: &Client,
     user: &User,
     api: Option<&ResourceServer>,
@@ -378,7 +383,7 @@ pub async fn credentials_exchange(
 /// The credentials-exchange trigger with the given scripts.
 pub async fn credentials_exchange_with(
     ctx: &Ctx<'_>,
-    scripts: Vec<HookScript>,
+    scripts: Scripts,
     client: &Client,
     api: &ResourceServer,
     scopes: &[String],
@@ -404,7 +409,7 @@ async fn run(
     ctx: &Ctx<'_>,
     hooks: &dyn crate::hooks::ClaimsHook,
     trigger: Trigger,
-    scripts: Vec<HookScript>,
+    scripts: Scripts,
     event: Value,
 ) -> Result<HookOutcome, OAuthError> {
     let limit = ctx

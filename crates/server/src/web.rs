@@ -165,12 +165,9 @@ impl Pages {
 /// A CSP source for the origin of `url`: `https://host:port` for web URLs, `scheme:` for an
 /// app's custom scheme. `None` for anything unparsable.
 fn csp_source(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    let origin = u.origin();
-    let source = if origin.is_tuple() {
-        origin.ascii_serialization()
-    } else {
-        format!("{}:", u.scheme())
+    let source = match tessera_core::authorize::web_origin(url) {
+        Some(origin) => origin,
+        None => format!("{}:", url::Url::parse(url).ok()?.scheme()),
     };
     // Keep the header well-formed whatever was registered.
     source

@@ -38,12 +38,7 @@ pub async fn decide(
     session: Option<Session>,
 ) -> Result<Option<SignedIn>, AuthorizeError> {
     let now = ctx.clock.now();
-    let fail = |e: OAuthError| AuthorizeError::Redirect {
-        redirect_uri: req.redirect_uri.clone(),
-        mode: req.response_mode,
-        state: req.state.clone(),
-        error: e,
-    };
+    let fail = |e: OAuthError| req.error(e);
     let mut signed_in = None;
     if let Some(session) = session.filter(|_| !req.prompt.contains(&Prompt::Login)) {
         // max_age=0 always asks for the password, like prompt=login (OIDC Core §3.1.2.1).
@@ -74,12 +69,7 @@ pub async fn respond(
     req: &AuthorizeRequest,
     who: &SignedIn,
 ) -> Result<Authorized, AuthorizeError> {
-    let fail = |e: OAuthError| AuthorizeError::Redirect {
-        redirect_uri: req.redirect_uri.clone(),
-        mode: req.response_mode,
-        state: req.state.clone(),
-        error: e,
-    };
+    let fail = |e: OAuthError| req.error(e);
     let now = ctx.clock.now();
     let rt = req.response_type;
     let mut grant = UserGrant {

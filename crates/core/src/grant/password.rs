@@ -4,7 +4,6 @@
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
-    client_credentials::service_not_found,
     user_tokens::{RefreshFamily, user_token_response},
 };
 use crate::{
@@ -32,16 +31,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     let audience = req
         .get("audience")
         .or(ctx.tenant.default_audience.as_deref());
-    let api = match audience {
-        None => None,
-        Some(a) if a == ctx.tenant.userinfo_audience() => None,
-        Some(a) => Some(
-            ctx.store
-                .resource_server_by_identifier(&ctx.tenant.id, a)
-                .await?
-                .ok_or_else(|| service_not_found(a))?,
-        ),
-    };
+    let api = issue::api_for_audience(ctx.store, ctx.tenant, audience).await?;
 
     let mut user = match login::check_password(ctx.store, ctx.tenant, username, password).await {
         Ok(u) => u,

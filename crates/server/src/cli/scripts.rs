@@ -302,7 +302,7 @@ async fn dry_run(
             let api = api.as_ref().ok_or_else(|| {
                 OAuthError::invalid_request("a credentials-exchange action needs --audience")
             })?;
-            scripts::credentials_exchange_with(&ctx, vec![script], &client, api, &[]).await?
+            scripts::credentials_exchange_with(&ctx, vec![script].into(), &client, api, &[]).await?
         }
         _ => {
             let who = user.ok_or_else(|| {
@@ -311,7 +311,7 @@ async fn dry_run(
             let u = admin::find_user(store, t, who).await.map_err(admin_err)?;
             scripts::post_login_with(
                 &ctx,
-                vec![script],
+                vec![script].into(),
                 &client,
                 &u,
                 api.as_ref(),
