@@ -54,7 +54,7 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     let app = crate::routes::router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let issuer = install.tenant.issuer.clone();
-    tracing::info!(%addr, %issuer, data_dir = %install.data_dir.display(), "tessera is listening");
+    tracing::info!(%addr, %issuer, database = %settings.database().map(|d| d.to_string()).unwrap_or_default(), "tessera is listening");
     let task = tokio::spawn(async move {
         let served = axum::serve(
             listener,
@@ -69,7 +69,7 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         }
         refresher.abort();
         purger.abort();
-        install.sqlite.close().await;
+        install.sql.close().await;
     });
     Ok(Running {
         addr,

@@ -1,6 +1,7 @@
-//! Start-up of an installation: the data folder, the master key (a 0600 file, or
-//! `TESSERA_MASTER_KEY`), the database, the default tenant and its RS256 key. The first start
-//! creates them; later starts, and CLI commands, reuse them.
+//! Start-up of an installation: the database (SQLite in the data folder, or PostgreSQL), the
+//! master key (a 0600 file in the data folder, or `TESSERA_MASTER_KEY`), the default tenant
+//! and its RS256 key. The first start creates them; later starts, other nodes on the same
+//! PostgreSQL database, and CLI commands, reuse them.
 
 use std::{
     fs,
@@ -15,14 +16,14 @@ use tessera_core::{
     keys::MasterKey,
     model::{DEFAULT_TENANT, Tenant},
 };
-use tessera_store::SqliteStore;
+use tessera_store::{DatabaseUrl, SqlStore};
 
 use crate::settings::Settings;
 
 /// An opened installation.
 pub struct Install {
     pub store: Arc<dyn Store>,
-    pub sqlite: SqliteStore,
+    pub sql: SqlStore,
     pub master: Arc<MasterKey>,
     pub clock: Arc<dyn Clock>,
     pub tenant: Tenant,
@@ -33,6 +34,8 @@ pub struct Install {
 pub enum BootError {
     #[error("data folder {0}: {1}")]
     DataDir(String, std::io::Error),
+    #[error("database: {0}")]
+    Database(String),
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("{0}")]
@@ -44,15 +47,28 @@ pub enum BootError {
 /// `serving`: the server is starting (it may replace an issuer that was only a default).
 pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootError> {
     let dir = &settings.data_dir;
-    create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
-    let db_exists = dir.join("tessera.db").exists();
-    let master = Arc::new(load_master_key(
+    let url = settings.database().map_err(BootError::Database)?;
+    let embedded = matches!(url, DatabaseUrl::Sqlite(_));
+    // The folder holds the SQLite file and the master key file; a PostgreSQL node given its
+    // master key in the environment needs no folder at all.
+    if embedded || settings.master_key.is_none() {
+        create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
+    }
+    let sql = SqlStore::open(&url).await?;
+    let store: Arc<dyn Store> = Arc::new(sql.clone());
+    let installed = store.tenant(DEFAULT_TENANT).await?.is_some();
+    let (master, created) = load_master_key(
         settings.master_key.as_deref(),
         &dir.join("master.key"),
-        db_exists,
-    )?);
-    let sqlite = SqliteStore::open(&dir.join("tessera.db")).await?;
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        installed,
+    )?;
+    if created && !embedded {
+        tracing::warn!(
+            path = %dir.join("master.key").display(),
+            "created the master key for a new PostgreSQL installation: give every other node the same key (TESSERA_MASTER_KEY)"
+        );
+    }
+    let master = Arc::new(master);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tenant = admin::ensure_tenant(
         store.as_ref(),
@@ -66,7 +82,7 @@ pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootErr
     .await?;
     Ok(Install {
         store,
-        sqlite,
+        sql,
         master,
         clock,
         tenant,
@@ -86,14 +102,16 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// From the setting if given; else from the file, created (mode 0600, atomically) if missing
-/// and the database is new. An existing database without its key is an error, never a new key.
+/// and the database holds no installation yet. An installed database without its key is an
+/// error, never a new key. `true` with the key when it was just created.
 fn load_master_key(
     configured: Option<&str>,
     file: &Path,
-    db_exists: bool,
-) -> Result<MasterKey, BootError> {
+    installed: bool,
+) -> Result<(MasterKey, bool), BootError> {
     if let Some(b64) = configured {
         return MasterKey::from_base64(b64)
+            .map(|k| (k, false))
             .map_err(|e| BootError::MasterKey(format!("TESSERA_MASTER_KEY: {e}")));
     }
     let read = |p: &Path| -> Result<MasterKey, BootError> {
@@ -104,9 +122,9 @@ fn load_master_key(
     };
     if file.exists() {
         warn_if_readable_by_others(file);
-        return read(file);
+        return read(file).map(|k| (k, false));
     }
-    if db_exists {
+    if installed {
         return Err(BootError::MasterKey(format!(
             "{} is missing but the database exists: set TESSERA_MASTER_KEY to the installation's key, or restore the file",
             file.display()
@@ -131,9 +149,9 @@ fn load_master_key(
     match linked {
         Ok(()) => {
             tracing::info!(path = %file.display(), "created the master key; back it up: without it the signing keys cannot be read");
-            Ok(key)
+            Ok((key, true))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(file),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(file).map(|k| (k, false)),
         Err(e) => Err(io(e)),
     }
 }

@@ -8,11 +8,14 @@ use figment::{
     providers::{Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+use tessera_store::DatabaseUrl;
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Settings {
     /// Where the SQLite database and the master key file live.
     pub data_dir: PathBuf,
+    /// `postgres://…` (or `sqlite://PATH`); when unset, SQLite at `DATA_DIR/tessera.db`.
+    pub database_url: Option<String>,
     /// The address `serve` listens on.
     pub listen: SocketAddr,
     /// The issuer; when unset, the stored one (or, on first start, `http://LISTEN/`).
@@ -27,6 +30,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database().ok())
             .field("listen", &self.listen)
             .field("issuer", &self.issuer)
             .field(
@@ -42,6 +46,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("tessera-data"),
+            database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             issuer: None,
             master_key: None,
@@ -55,6 +60,8 @@ impl Default for Settings {
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,6 +82,7 @@ impl Settings {
         }
         fig.merge(Env::prefixed("TESSERA_").only(&[
             "data_dir",
+            "database_url",
             "listen",
             "issuer",
             "master_key",
@@ -83,6 +91,14 @@ impl Settings {
         .merge(Serialized::defaults(flags))
         .extract()
         .map_err(|e| format!("invalid settings: {e}"))
+    }
+
+    /// The database this installation runs on.
+    pub fn database(&self) -> Result<DatabaseUrl, String> {
+        match &self.database_url {
+            Some(url) => url.parse(),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("tessera.db"))),
+        }
     }
 
     /// The issuer a fresh install gets when none is configured.

@@ -1,14 +1,18 @@
-//! tessera-store: the core `Store` traits implemented in SQL with sqlx. SQLite is the embedded
-//! default; PostgreSQL follows with the same shared test suite. SQL dialects never leave this
-//! crate.
+//! tessera-store: the core `Store` traits implemented in SQL with sqlx, once, for SQLite (the
+//! embedded default) and PostgreSQL (several nodes on one database). SQL dialects never leave
+//! this crate.
 
+mod copy;
 mod migrate;
-mod sqlite;
+pub mod scratch;
+mod sql;
+mod store;
 
 use tessera_core::StoreError;
 
-pub use migrate::SCHEMA_VERSION;
-pub use sqlite::SqliteStore;
+pub use copy::{Copied, copy};
+pub use migrate::{Migrated, SCHEMA_VERSION};
+pub use store::{DatabaseUrl, SqlStore};
 
 /// Maps a driver error onto the store's error kinds: unique violations are conflicts,
 /// foreign-key violations mean the referenced object is missing.

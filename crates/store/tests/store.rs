@@ -1,7 +1,7 @@
 //! The shared store test suite: every `Store` trait method, its conflicts, cascades and
 //! ordering. Each case is a function over `&dyn Store`; the `backends!` macro runs each one
-//! against a fresh SQLite file (and, once it lands, PostgreSQL when
-//! `TESSERA_TEST_DATABASE_URL` is set).
+//! against a fresh SQLite file, the in-memory store, and PostgreSQL (a scratch schema of its
+//! own) when `TESSERA_TEST_DATABASE_URL` is set.
 
 use serde_json::json;
 use tessera_core::{
@@ -9,17 +9,38 @@ use tessera_core::{
     keys::{MasterKey, new_key_record},
     model::*,
     secret::SecretHash,
+    store::{ArtifactStore, ClientStore},
 };
-use tessera_store::SqliteStore;
+use tessera_store::{SqlStore, scratch::ScratchSchema};
 
 const T: &str = "t1";
 
-async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+async fn sqlite() -> (SqlStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("tessera.db"))
+    let store = SqlStore::open_sqlite(&dir.path().join("tessera.db"))
         .await
         .unwrap();
     (store, dir)
+}
+
+/// The PostgreSQL server the suite runs against, if configured.
+fn pg_url() -> Option<String> {
+    let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: TESSERA_TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
+    }
+    url
+}
+
+/// A migrated store in a fresh schema. Panics with one line if PostgreSQL is unreachable.
+async fn postgres(url: &str) -> (SqlStore, ScratchSchema) {
+    let scratch = ScratchSchema::create(url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::open(&scratch.url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (store, scratch)
 }
 
 macro_rules! backends {
@@ -44,6 +65,19 @@ macro_rules! backends {
                 }
             )*
         }
+        mod postgres_backend {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(url) = super::pg_url() else { return };
+                    let (store, scratch) = super::postgres(&url).await;
+                    super::with_tenants(&store).await;
+                    super::$case(&store).await;
+                    store.close().await;
+                    scratch.drop().await;
+                }
+            )*
+        }
     };
 }
 
@@ -59,6 +93,7 @@ backends!(
     artifacts_racing_consumers_get_one_success,
     roles_crud_and_unique_names,
     scripts_by_kind_in_order,
+    purge_deletes_only_the_expired_in_batches,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -750,4 +785,282 @@ async fn scripts_by_kind_in_order(s: &dyn Store) {
     assert!(s.delete_script(T, "act_a").await.unwrap());
     assert!(s.scripts(T, ScriptKind::Action).await.unwrap().is_empty());
     assert!(s.scripts("t2", ScriptKind::Rule).await.unwrap().is_empty());
+}
+
+async fn purge_deletes_only_the_expired_in_batches(s: &dyn Store) {
+    // More than one purge batch of expired rows, and rows that must survive.
+    for i in 0..1_234 {
+        let kind = if i % 2 == 0 {
+            ArtifactKind::AuthorizationCode
+        } else {
+            ArtifactKind::AccessToken
+        };
+        s.insert_artifact(&artifact(kind, &format!("old-{i}"), "g-old", 500))
+            .await
+            .unwrap();
+    }
+    s.insert_artifact(&artifact(
+        ArtifactKind::RefreshToken,
+        "live",
+        "g-live",
+        5_000,
+    ))
+    .await
+    .unwrap();
+    s.insert_artifact(&artifact(ArtifactKind::Session, "edge", "s-1", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(s.purge_artifacts(1_000).await.unwrap(), 1_234);
+    assert_eq!(s.purge_artifacts(1_000).await.unwrap(), 0);
+    for (kind, hash) in [
+        (ArtifactKind::RefreshToken, "live"),
+        (ArtifactKind::Session, "edge"),
+    ] {
+        assert!(s.artifact(T, kind, hash).await.unwrap().is_some(), "{hash}");
+    }
+    assert!(
+        s.artifact(T, ArtifactKind::AccessToken, "old-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Something of every kind in tenant `T`: what `db copy` must carry over.
+async fn populate(s: &dyn Store, master: &MasterKey) {
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_client(&client("c2")).await.unwrap();
+    s.insert_resource_server(&api("rs1", "https://api"))
+        .await
+        .unwrap();
+    s.insert_client_grant(&grant("cg1", "c1", "https://api"))
+        .await
+        .unwrap();
+    s.insert_user(&user("auth0|1", "ann@example.com"))
+        .await
+        .unwrap();
+    s.insert_user(&user("auth0|2", "bob@example.com"))
+        .await
+        .unwrap();
+    s.add_signing_key(&new_key_record(T, SigningAlg::RS256, master, 100).unwrap())
+        .await
+        .unwrap();
+    s.add_signing_key(&new_key_record(T, SigningAlg::RS256, master, 200).unwrap())
+        .await
+        .unwrap();
+    s.insert_role(&role("rol_1", "admin")).await.unwrap();
+    s.insert_script(&script("act_1", ScriptKind::Action, "claims", 1))
+        .await
+        .unwrap();
+    s.insert_script(&script("rul_1", ScriptKind::Rule, "legacy", 1))
+        .await
+        .unwrap();
+    s.insert_artifact(&artifact(ArtifactKind::RefreshToken, "rt", "g1", 9_000))
+        .await
+        .unwrap();
+    s.insert_artifact(&artifact(
+        ArtifactKind::AuthorizationCode,
+        "code",
+        "g1",
+        9_000,
+    ))
+    .await
+    .unwrap();
+    s.consume_artifact(T, ArtifactKind::AuthorizationCode, "code", 150)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut none = artifact(ArtifactKind::Session, "sess", "s1", 9_000);
+    none.client_id = None;
+    none.user_id = None;
+    s.insert_artifact(&none).await.unwrap();
+}
+
+/// Everything the store traits can read about tenants `T` and `t2`, as text.
+async fn dump(s: &dyn Store) -> String {
+    let mut out = String::new();
+    for t in [T, "t2"] {
+        out += &format!("{:?}\n", s.tenant(t).await.unwrap());
+        out += &format!("{:?}\n", s.clients(t).await.unwrap());
+        out += &format!("{:?}\n", s.resource_servers(t).await.unwrap());
+        out += &format!("{:?}\n", s.client_grants(t, "c1").await.unwrap());
+        out += &format!("{:?}\n", s.users(t).await.unwrap());
+        out += &format!("{:?}\n", s.signing_keys(t).await.unwrap());
+        out += &format!("{:?}\n", s.roles(t).await.unwrap());
+        out += &format!("{:?}\n", s.scripts(t, ScriptKind::Action).await.unwrap());
+        out += &format!("{:?}\n", s.scripts(t, ScriptKind::Rule).await.unwrap());
+        for (kind, hash) in [
+            (ArtifactKind::RefreshToken, "rt"),
+            (ArtifactKind::AuthorizationCode, "code"),
+            (ArtifactKind::Session, "sess"),
+        ] {
+            out += &format!("{:?}\n", s.artifact(t, kind, hash).await.unwrap());
+        }
+    }
+    out
+}
+
+/// Copies `from` into `to` (empty) and checks that both read the same, and that a second copy
+/// into the now populated target is refused without touching it.
+async fn copy_and_compare(from: &SqlStore, to: &SqlStore) {
+    let copied = tessera_store::copy(from, to).await.unwrap();
+    assert!(copied.total() >= 15, "{copied:?}");
+    let before = dump(from).await;
+    assert_eq!(dump(to).await, before);
+    assert!(matches!(
+        tessera_store::copy(from, to).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(dump(to).await, before);
+    // The copy is a working installation: single use still holds, and it keeps counting.
+    assert!(
+        to.consume_artifact(T, ArtifactKind::AuthorizationCode, "code", 300)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let live = from
+        .artifact(T, ArtifactKind::RefreshToken, "rt")
+        .await
+        .unwrap()
+        .unwrap()
+        .consumed_at
+        .is_none();
+    let won = to
+        .consume_artifact(T, ArtifactKind::RefreshToken, "rt", 300)
+        .await
+        .unwrap();
+    assert_eq!(
+        won.is_some(),
+        live,
+        "a live token stays live, a used one used"
+    );
+    let next = format!("c{}", to.clients(T).await.unwrap().len() + 1);
+    to.insert_client(&client(&next)).await.unwrap();
+}
+
+#[tokio::test]
+async fn copy_between_sqlite_files() {
+    let (a, _da) = sqlite().await;
+    let (b, _db) = sqlite().await;
+    with_tenants(&a).await;
+    populate(&a, &MasterKey::generate()).await;
+    copy_and_compare(&a, &b).await;
+}
+
+#[tokio::test]
+async fn copy_sqlite_to_postgres_and_back() {
+    let Some(url) = pg_url() else { return };
+    let (lite, _dir) = sqlite().await;
+    with_tenants(&lite).await;
+    populate(&lite, &MasterKey::generate()).await;
+    let (pg, scratch) = postgres(&url).await;
+    copy_and_compare(&lite, &pg).await;
+    let (back, _dir2) = sqlite().await;
+    copy_and_compare(&pg, &back).await;
+    pg.close().await;
+    scratch.drop().await;
+}
+
+#[tokio::test]
+async fn schema_version_is_read_without_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = tessera_store::DatabaseUrl::Sqlite(dir.path().join("new.db"));
+    let store = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 0);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        0,
+        "reading did not migrate"
+    );
+    let m = store.migrate().await.unwrap();
+    assert_eq!((m.from, m.to), (0, tessera_store::SCHEMA_VERSION));
+    let again = store.migrate().await.unwrap();
+    assert_eq!((again.from, again.to), (m.to, m.to));
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        tessera_store::SCHEMA_VERSION
+    );
+}
+
+#[tokio::test]
+async fn postgres_schema_version_and_concurrent_migrations() {
+    let Some(url) = pg_url() else { return };
+    let scratch = ScratchSchema::create(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = SqlStore::connect(&scratch.url).await.unwrap();
+    let b = SqlStore::connect(&scratch.url).await.unwrap();
+    assert_eq!(a.schema_version().await.unwrap(), 0);
+    // Two nodes starting on an empty database: both succeed, the schema is applied once.
+    let (ma, mb) = tokio::join!(a.migrate(), b.migrate());
+    let (ma, mb) = (ma.unwrap(), mb.unwrap());
+    assert_eq!(ma.to, tessera_store::SCHEMA_VERSION);
+    assert_eq!(mb.to, tessera_store::SCHEMA_VERSION);
+    assert_eq!(
+        [ma.from, mb.from].iter().filter(|f| **f == 0).count(),
+        1,
+        "exactly one node applied the migrations: {ma:?} {mb:?}"
+    );
+    a.close().await;
+    b.close().await;
+    scratch.drop().await;
+}
+
+#[tokio::test]
+async fn postgres_two_pools_racing_on_one_artifact_get_one_success() {
+    let Some(url) = pg_url() else { return };
+    let (a, scratch) = postgres(&url).await;
+    let b = SqlStore::open(&scratch.url).await.unwrap();
+    with_tenants(&a).await;
+    for i in 0..100 {
+        let hash = format!("race-{i}");
+        a.insert_artifact(&artifact(
+            ArtifactKind::AuthorizationCode,
+            &hash,
+            "g",
+            10_000,
+        ))
+        .await
+        .unwrap();
+        let attempts = (0..6).map(|n| {
+            let store = if n % 2 == 0 { &a } else { &b };
+            store.consume_artifact(T, ArtifactKind::AuthorizationCode, &hash, 200)
+        });
+        let wins = futures_join_all(attempts)
+            .await
+            .into_iter()
+            .filter(|r| r.as_ref().unwrap().is_some())
+            .count();
+        assert_eq!(wins, 1, "exactly one of 6 consumers on two pools wins");
+    }
+    a.close().await;
+    b.close().await;
+    scratch.drop().await;
+}
+
+#[tokio::test]
+async fn unreachable_postgres_fails_fast_with_a_reason() {
+    let started = std::time::Instant::now();
+    let url: tessera_store::DatabaseUrl = "postgres://postgres@127.0.0.1:1/none".parse().unwrap();
+    let err = SqlStore::open(&url).await.unwrap_err().to_string();
+    assert!(err.contains("cannot connect to PostgreSQL at"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn database_urls_are_parsed_and_redacted() {
+    use tessera_store::DatabaseUrl;
+    let lite: DatabaseUrl = "sqlite://data/tessera.db".parse().unwrap();
+    assert_eq!(lite, DatabaseUrl::Sqlite("data/tessera.db".into()));
+    let pg: DatabaseUrl = "postgres://app:s3cret@db:5432/idp".parse().unwrap();
+    assert!(!pg.to_string().contains("s3cret"), "{pg}");
+    for bad in ["mysql://x/y", "sqlite://", "tessera.db"] {
+        let err = bad.parse::<DatabaseUrl>().unwrap_err();
+        assert!(
+            err.contains("sqlite://") || err.contains("file path"),
+            "{bad}: {err}"
+        );
+    }
 }

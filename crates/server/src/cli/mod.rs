@@ -4,6 +4,7 @@
 
 mod apis;
 mod apps;
+mod db;
 mod keys;
 mod output;
 mod roles;
@@ -31,6 +32,9 @@ pub struct Cli {
     /// Data folder (SQLite database and master key) [env: TESSERA_DATA_DIR] [default: ./tessera-data]
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Database: postgres://USER@HOST:PORT/DB or sqlite://PATH [env: TESSERA_DATABASE_URL] [default: SQLite in the data folder]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
     /// Settings file (TOML) [env: TESSERA_CONFIG]
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
@@ -92,6 +96,13 @@ pub enum Command {
         #[command(subcommand)]
         cmd: keys::KeysCmd,
     },
+    /// Bring the database schema up to date (`serve` also does on start)
+    Migrate,
+    /// Check the database's schema, or copy a whole installation between databases
+    Db {
+        #[command(subcommand)]
+        cmd: db::DbCmd,
+    },
 }
 
 /// A failed command: the message and the exit code (2 for the operator's mistake, 1 otherwise).
@@ -142,6 +153,7 @@ pub type CliResult = Result<(), CliError>;
 pub async fn run(cli: Cli) -> CliResult {
     let mut flags = Overrides {
         data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
         ..Default::default()
     };
     if let Command::Serve { listen, issuer } = &cli.command {
@@ -149,15 +161,20 @@ pub async fn run(cli: Cli) -> CliResult {
         flags.issuer = issuer.clone();
     }
     let settings = Settings::load(cli.config.as_deref(), &flags).map_err(CliError::usage)?;
-    if let Command::Serve { .. } = &cli.command {
-        return crate::app::serve(settings).await.map_err(CliError::failure);
+    match cli.command {
+        Command::Serve { .. } => {
+            return crate::app::serve(settings).await.map_err(CliError::failure);
+        }
+        Command::Migrate => return db::migrate(&settings).await,
+        Command::Db { cmd } => return db::run(&settings, cmd).await,
+        _ => {}
     }
     let install = boot::open(&settings, false)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
     let out = output::Out { json: cli.json };
     match cli.command {
-        Command::Serve { .. } => Ok(()),
+        Command::Serve { .. } | Command::Migrate | Command::Db { .. } => Ok(()),
         Command::Apis { cmd } => apis::run(&install, &out, cmd).await,
         Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
         Command::Users { cmd } => users::run(&install, &out, cmd).await,

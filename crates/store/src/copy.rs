@@ -1,0 +1,205 @@
+//! `tessera db copy`: moves a whole installation (configuration, users, signing keys still
+//! encrypted under the master key, sessions, codes and tokens) from one database to another,
+//! SQLite to PostgreSQL or back. The source is read in one snapshot and the target written in
+//! one transaction, so a failed copy leaves the target as it was.
+
+use tessera_core::StoreError;
+
+use crate::{
+    SCHEMA_VERSION, SqlStore,
+    sql::{Arg, Kind, Value},
+};
+
+use Kind::{Bytes, Int, Text};
+
+/// Every table and column of the current schema, parents before children.
+const TABLES: &[(&str, &[(&str, Kind)])] = &[
+    (
+        "tenants",
+        &[("id", Text), ("data", Text), ("config_version", Int)],
+    ),
+    (
+        "clients",
+        &[("tenant_id", Text), ("client_id", Text), ("data", Text)],
+    ),
+    (
+        "resource_servers",
+        &[
+            ("tenant_id", Text),
+            ("id", Text),
+            ("identifier", Text),
+            ("data", Text),
+        ],
+    ),
+    (
+        "client_grants",
+        &[
+            ("tenant_id", Text),
+            ("id", Text),
+            ("client_id", Text),
+            ("audience", Text),
+            ("data", Text),
+        ],
+    ),
+    (
+        "users",
+        &[
+            ("tenant_id", Text),
+            ("user_id", Text),
+            ("email", Text),
+            ("data", Text),
+        ],
+    ),
+    (
+        "signing_keys",
+        &[
+            ("tenant_id", Text),
+            ("kid", Text),
+            ("alg", Text),
+            ("status", Text),
+            ("created_at", Int),
+            ("rotated_at", Int),
+            ("private_enc", Bytes),
+            ("public_jwk", Text),
+        ],
+    ),
+    (
+        "roles",
+        &[
+            ("tenant_id", Text),
+            ("id", Text),
+            ("name", Text),
+            ("data", Text),
+        ],
+    ),
+    (
+        "scripts",
+        &[
+            ("tenant_id", Text),
+            ("id", Text),
+            ("kind", Text),
+            ("name", Text),
+            ("ord", Int),
+            ("data", Text),
+        ],
+    ),
+    (
+        "artifacts",
+        &[
+            ("tenant_id", Text),
+            ("kind", Text),
+            ("id_hash", Text),
+            ("family", Text),
+            ("client_id", Text),
+            ("user_id", Text),
+            ("payload", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("consumed_at", Int),
+        ],
+    ),
+];
+
+/// Rows read per page, so a large artifacts table is never all in memory.
+const PAGE: i64 = 1000;
+
+/// Rows copied, per table, in copy order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    pub tables: Vec<(&'static str, u64)>,
+}
+
+impl Copied {
+    pub fn total(&self) -> u64 {
+        self.tables.iter().map(|t| t.1).sum()
+    }
+}
+
+async fn count(store: &SqlStore, table: &str) -> Result<u64, StoreError> {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    let mut c = store.pooled(table).await?;
+    let n = c
+        .conn()
+        .fetch_optional(table, &sql, &[], |r| r.int("n"))
+        .await?;
+    Ok(n.unwrap_or_default() as u64)
+}
+
+/// Copies everything in `from` into `to`, which must be empty. Both must be at this binary's
+/// schema version (`SqlStore::open` migrates; a source that is behind is refused so the copy
+/// never migrates a database it was only asked to read).
+pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> {
+    let version = from.schema_version().await?;
+    if version != SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "the source database has schema version {version}, this binary copies version {SCHEMA_VERSION}: run `tessera migrate` on it first"
+        )));
+    }
+    to.migrate().await?;
+    let existing = count(to, "tenants").await?;
+    if existing > 0 {
+        return Err(StoreError::Conflict(format!(
+            "the target database already holds an installation ({existing} tenant(s)); copy into an empty database"
+        )));
+    }
+    let mut src = from.begin("copy: read", false).await?;
+    if from.is_postgres() {
+        src.conn()
+            .execute(
+                "copy: read",
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                &[],
+            )
+            .await?;
+    }
+    let mut dst = to.begin("copy: write", true).await?;
+    let mut copied = Copied { tables: Vec::new() };
+    for (table, columns) in TABLES {
+        let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+        let select = format!(
+            "SELECT rowid AS seq, {} FROM {table} WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            names.join(", ")
+        );
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            placeholders.join(", ")
+        );
+        let (mut after, mut n) = (0i64, 0u64);
+        loop {
+            let page = src
+                .conn()
+                .fetch_all(table, &select, &[Arg::Int(after), Arg::Int(PAGE)], |r| {
+                    let values = columns
+                        .iter()
+                        .map(|(col, kind)| r.value(col, *kind))
+                        .collect::<Result<Vec<Value>, _>>()?;
+                    Ok((r.int("seq")?, values))
+                })
+                .await?;
+            for (seq, values) in &page {
+                let args: Vec<Arg<'_>> = values.iter().map(Value::arg).collect();
+                dst.conn().execute(table, &insert, &args).await?;
+                after = *seq;
+                n += 1;
+            }
+            if (page.len() as i64) < PAGE {
+                break;
+            }
+        }
+        copied.tables.push((table, n));
+    }
+    dst.commit("copy: write").await?;
+    drop(src);
+    // The target now holds what the source's snapshot held, table by table.
+    for (table, n) in &copied.tables {
+        let found = count(to, table).await?;
+        if found != *n {
+            return Err(StoreError::Backend(format!(
+                "copy check: {table} has {found} rows in the target, {n} were copied"
+            )));
+        }
+    }
+    Ok(copied)
+}
