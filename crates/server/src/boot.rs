@@ -44,7 +44,9 @@ pub enum BootError {
     Admin(#[from] AdminError),
 }
 
-/// `serving`: the server is starting (it may replace an issuer that was only a default).
+/// `serving`: the server is starting. On SQLite it may replace an issuer that was only a
+/// default with its listen address; nodes sharing PostgreSQL never do, or they would take turns
+/// rewriting it: they are given one `--issuer`.
 pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootError> {
     let dir = &settings.data_dir;
     let url = settings.database().map_err(BootError::Database)?;
@@ -77,9 +79,12 @@ pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootErr
         DEFAULT_TENANT,
         settings.issuer.as_deref(),
         &settings.default_issuer(),
-        serving,
+        serving && embedded,
     )
     .await?;
+    if !embedded && tenant.issuer_is_default && settings.issuer.is_none() {
+        tracing::warn!(issuer = %tenant.issuer, "no issuer is configured: set TESSERA_ISSUER to the public URL every node serves, the same on all of them");
+    }
     Ok(Install {
         store,
         sql,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
-    user_tokens::{RefreshFamily, revoked_meanwhile, user_token_response},
+    user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
@@ -136,10 +136,6 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         "authorization_code",
     )
     .await?;
-    if revoked_meanwhile(ctx, kind, hash.as_str(), &artifact.family).await? {
-        return Err(invalid_grant(
-            "The authorization code was replayed while it was being redeemed; its tokens are revoked.",
-        ));
-    }
+    revoke_if_replayed(ctx, kind, hash.as_str(), &artifact.family).await?;
     Ok(response)
 }

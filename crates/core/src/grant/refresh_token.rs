@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
-    user_tokens::{RefreshFamily, revoked_meanwhile, user_token_response},
+    user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
@@ -118,10 +118,6 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         "refresh_token",
     )
     .await?;
-    if revoked_meanwhile(ctx, kind, hash.as_str(), &seen.family).await? {
-        return Err(invalid_grant(
-            "The refresh token was replayed while it was being used; its grant is revoked.",
-        ));
-    }
+    revoke_if_replayed(ctx, kind, hash.as_str(), &seen.family).await?;
     Ok(response)
 }

@@ -74,9 +74,13 @@ pub async fn user_token_response(
 }
 
 /// After issuing from a consumed code or refresh token: a replay racing with this request may
-/// have revoked the family before the new tokens were stored. The consumed row goes with the
-/// family, so its absence says so; then the new tokens are revoked too.
-pub async fn revoked_meanwhile(
+/// have revoked the family before the new tokens were stored, and so missed them. The consumed
+/// row goes with the family, so its absence says so; then the new tokens are revoked too.
+///
+/// The request that consumed the code still answers with its tokens: it was the one
+/// redemption that succeeded, and the outcome is the same as if the replay had come just after
+/// it (RFC 6749 §4.1.2: the replay is refused and revokes what the code gave). `true` if so.
+pub async fn revoke_if_replayed(
     ctx: &Ctx<'_>,
     kind: crate::model::ArtifactKind,
     id_hash: &str,
@@ -86,6 +90,11 @@ pub async fn revoked_meanwhile(
     if ctx.store.artifact(tenant, kind, id_hash).await?.is_some() {
         return Ok(false);
     }
-    ctx.store.delete_family(tenant, family).await?;
+    let revoked = ctx.store.delete_family(tenant, family).await?;
+    tracing::warn!(
+        kind = kind.as_str(),
+        revoked,
+        "replayed while being redeemed: the tokens just issued are revoked"
+    );
     Ok(true)
 }

@@ -30,14 +30,24 @@ pub struct Callback {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
+        Self::at(&app.url(""))
+    }
+
+    /// A browser pointed at `base` (`http://host:port/`).
+    pub fn at(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(Policy::none())
                 .build()
                 .unwrap(),
-            base: app.url(""),
+            base: base.to_owned(),
         }
+    }
+
+    /// Points this browser, and its cookies, at another node of the same installation.
+    pub fn switch_to(&mut self, base: &str) {
+        self.base = base.to_owned();
     }
 
     pub fn url(&self, path_and_query: &str) -> String {

@@ -4,10 +4,12 @@
 mod actions;
 mod browser;
 mod cli;
+mod cluster;
 mod discovery;
 mod flows;
 mod grants;
 mod login;
+mod nodes;
 mod oidc_client;
 mod rbac;
 mod support;

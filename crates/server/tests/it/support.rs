@@ -11,6 +11,8 @@ pub struct TestApp {
     pub server: Option<Running>,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// Extra environment for CLI runs (a cluster's database URL and master key).
+    pub cli_env: Vec<(&'static str, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -20,6 +22,7 @@ pub async fn spawn_app() -> TestApp {
         server: Some(server),
         dir,
         http: reqwest::Client::new(),
+        cli_env: Vec::new(),
     }
 }
 
@@ -61,7 +64,9 @@ impl TestApp {
             .env_remove("TESSERA_MASTER_KEY")
             .env_remove("TESSERA_CONFIG")
             .env_remove("TESSERA_ISSUER")
+            .env_remove("TESSERA_DATABASE_URL")
             .env("TESSERA_LOG", "error")
+            .envs(self.cli_env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run the tessera binary")
     }
@@ -198,8 +203,18 @@ where
 /// Verifies a JWT with the key its `kid` names in the app's JWKS (independent of Tessera's
 /// code), checking signature, `iss`, `aud` and `exp`. Returns (header, claims).
 pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken::Header, Value) {
+    verify_with(&app.jwks().await, &app.issuer(), token, audience)
+}
+
+/// [`verify`] with a JWKS document and issuer given.
+pub fn verify_with(
+    jwks: &str,
+    issuer: &str,
+    token: &str,
+    audience: &str,
+) -> (jsonwebtoken::Header, Value) {
     let header = jsonwebtoken::decode_header(token).expect("JWT header");
-    let set: JwkSet = serde_json::from_str(&app.jwks().await).unwrap();
+    let set: JwkSet = serde_json::from_str(jwks).unwrap();
     let kid = header.kid.clone().expect("kid");
     let jwk = set
         .find(&kid)
@@ -207,7 +222,7 @@ pub async fn verify(app: &TestApp, token: &str, audience: &str) -> (jsonwebtoken
     let key = DecodingKey::from_jwk(jwk).expect("usable JWK");
     let mut v = Validation::new(header.alg);
     v.set_audience(&[audience]);
-    v.set_issuer(&[app.issuer()]);
+    v.set_issuer(&[issuer]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data =
         jsonwebtoken::decode::<Value>(token, &key, &v).expect("token verifies against the JWKS");
