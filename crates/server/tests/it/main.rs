@@ -5,6 +5,7 @@ mod actions;
 mod browser;
 mod cli;
 mod cluster;
+mod crash;
 mod discovery;
 mod flows;
 mod grants;
