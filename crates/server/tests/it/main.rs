@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod crash;
+mod db;
 mod discovery;
 mod flows;
 mod grants;

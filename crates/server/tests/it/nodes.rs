@@ -76,6 +76,28 @@ impl Installation {
         }
     }
 
+    /// The same installation's master key as `other` (a copy of it, moved to this database).
+    pub fn sharing_key_with(mut self, other: &Installation) -> Self {
+        self.master_key = other.master_key.clone();
+        for (k, v) in &mut self.operator.cli_env {
+            if *k == "TESSERA_MASTER_KEY" {
+                *v = other.master_key.clone();
+            }
+        }
+        self
+    }
+
+    /// The database URL nodes and the CLI use.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.operator.dir.path().join("tessera.db").display()
+            ),
+        }
+    }
+
     /// Starts a node and waits until it answers `/healthz`.
     pub async fn start_node(&self, name: &str) -> Node {
         let port = {
