@@ -255,3 +255,35 @@ async fn db_check_migrate_and_copy_explain_mistakes() {
     }
     assert_eq!(op.cli_json(&["users", "list"]).as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_node_with_another_master_key_is_refused_not_given_new_keys() {
+    let inst = Installation::sqlite();
+    inst.operator.user(EMAIL, PASSWORD);
+    let mut other = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    other
+        .args(["--data-dir"])
+        .arg(inst.operator.dir.path())
+        .args(["keys", "list"])
+        .env(
+            "TESSERA_MASTER_KEY",
+            tessera_core::keys::MasterKey::generate().to_base64(),
+        )
+        .env("TESSERA_LOG", "error");
+    let out = other.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not match the one this installation was created with"),
+        "{stderr}"
+    );
+    // The installation still has its one key.
+    assert_eq!(
+        inst.operator
+            .cli_json(&["keys", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
