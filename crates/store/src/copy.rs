@@ -103,6 +103,21 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
 /// Rows read per page, so a large artifacts table is never all in memory.
 const PAGE: i64 = 1000;
 
+/// Rows per INSERT statement: few round trips, and at most 1,000 bound values (well under
+/// SQLite's and PostgreSQL's limits) for the widest table.
+const ROWS_PER_INSERT: usize = 100;
+
+/// `INSERT INTO table (names) VALUES ($1, …), ($k, …), …` for `rows` rows.
+fn insert_sql(table: &str, names: &str, width: usize, rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    format!("INSERT INTO {table} ({names}) VALUES {}", tuples.join(", "))
+}
+
 /// Rows copied, per table, in copy order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
@@ -117,7 +132,7 @@ impl Copied {
 
 async fn count(store: &SqlStore, table: &str) -> Result<u64, StoreError> {
     let sql = format!("SELECT COUNT(*) AS n FROM {table}");
-    let mut c = store.pooled(table).await?;
+    let mut c = store.pooled(table, false).await?;
     let n = c
         .conn()
         .fetch_optional(table, &sql, &[], |r| r.int("n"))
@@ -160,12 +175,7 @@ pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> 
             "SELECT rowid AS seq, {} FROM {table} WHERE rowid > $1 ORDER BY rowid LIMIT $2",
             names.join(", ")
         );
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        let insert = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            names.join(", "),
-            placeholders.join(", ")
-        );
+        let names = names.join(", ");
         let (mut after, mut n) = (0i64, 0u64);
         loop {
             let page = src
@@ -178,12 +188,18 @@ pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> 
                     Ok((r.int("seq")?, values))
                 })
                 .await?;
-            for (seq, values) in &page {
-                let args: Vec<Arg<'_>> = values.iter().map(Value::arg).collect();
+            for chunk in page.chunks(ROWS_PER_INSERT) {
+                let insert = insert_sql(table, &names, columns.len(), chunk.len());
+                let args: Vec<Arg<'_>> = chunk
+                    .iter()
+                    .flat_map(|(_, values)| values.iter().map(Value::arg))
+                    .collect();
                 dst.conn().execute(table, &insert, &args).await?;
-                after = *seq;
-                n += 1;
             }
+            if let Some((seq, _)) = page.last() {
+                after = *seq;
+            }
+            n += page.len() as u64;
             if (page.len() as i64) < PAGE {
                 break;
             }

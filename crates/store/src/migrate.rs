@@ -94,7 +94,7 @@ impl SqlStore {
         } else {
             "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'tessera_migrations'"
         };
-        let mut pooled = self.pooled("schema version").await?;
+        let mut pooled = self.pooled("schema version", false).await?;
         let mut c = pooled.conn();
         let n = c
             .fetch_optional("schema version", exists, &[], |r| r.int("n"))

@@ -89,7 +89,7 @@ impl fmt::Debug for DatabaseUrl {
 
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -129,15 +129,21 @@ impl SqlStore {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| {
-                        StoreError::Backend(format!("cannot open the SQLite database {url}: {e}"))
-                    })?;
-                Pool::Sqlite(pool)
+                let open = |n: u32| {
+                    SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(opts.clone())
+                };
+                let failed = |e: sqlx::Error| {
+                    StoreError::Backend(format!("cannot open the SQLite database {url}: {e}"))
+                };
+                // SQLite has one writer at a time. Writers in this process queue for the one
+                // write connection (in order, without sleeping) instead of meeting at the
+                // file lock, where the busy handler would sleep in growing steps.
+                let write = open(1).await.map_err(failed)?;
+                let read = open(8).await.map_err(failed)?;
+                Pool::Sqlite { read, write }
             }
             DatabaseUrl::Postgres(raw) => {
                 let unreachable = |e: &dyn fmt::Display| {
@@ -165,22 +171,26 @@ impl SqlStore {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self.pool {
-            Pool::Sqlite(_) => "sqlite",
+            Pool::Sqlite { .. } => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite { read, write } => {
+                write.close().await;
+                read.close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }
 
-    /// A pooled connection for one operation.
-    pub(crate) async fn pooled(&self, what: &str) -> StoreResult<Pooled> {
+    /// A pooled connection for one operation; `write` if it may change anything.
+    pub(crate) async fn pooled(&self, what: &str, write: bool) -> StoreResult<Pooled> {
         match &self.pool {
-            Pool::Sqlite(p) => p.acquire().await.map(Pooled::Sqlite),
+            Pool::Sqlite { write: w, .. } if write => w.acquire().await.map(Pooled::Sqlite),
+            Pool::Sqlite { read, .. } => read.acquire().await.map(Pooled::Sqlite),
             Pool::Postgres(p) => p.acquire().await.map(Pooled::Postgres),
         }
         .map_err(map_err(what))
@@ -190,8 +200,10 @@ impl SqlStore {
     /// two writers queue instead of one failing to upgrade its read lock.
     pub(crate) async fn begin(&self, what: &str, write: bool) -> StoreResult<Tx> {
         match &self.pool {
-            Pool::Sqlite(p) if write => p.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
-            Pool::Sqlite(p) => p.begin().await.map(Tx::Sqlite),
+            Pool::Sqlite { write: w, .. } if write => {
+                w.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite)
+            }
+            Pool::Sqlite { read, .. } => read.begin().await.map(Tx::Sqlite),
             Pool::Postgres(p) => p.begin().await.map(Tx::Postgres),
         }
         .map_err(map_err(what))
@@ -202,7 +214,7 @@ impl SqlStore {
     }
 
     async fn exec(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        self.pooled(what)
+        self.pooled(what, true)
             .await?
             .conn()
             .execute(what, sql, args)
@@ -217,14 +229,16 @@ impl SqlStore {
         Ok(())
     }
 
+    /// One row of a query; `write` for a statement that changes data (`… RETURNING`).
     async fn fetch_one_row<T>(
         &self,
         what: &str,
+        write: bool,
         sql: &str,
         args: &[Arg<'_>],
         read: impl Fn(&dyn RowRead) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
-        let mut c = self.pooled(what).await?;
+        let mut c = self.pooled(what, write).await?;
         c.conn().fetch_optional(what, sql, args, read).await
     }
 
@@ -235,7 +249,7 @@ impl SqlStore {
         args: &[Arg<'_>],
         read: impl Fn(&dyn RowRead) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let mut c = self.pooled(what).await?;
+        let mut c = self.pooled(what, false).await?;
         c.conn().fetch_all(what, sql, args, read).await
     }
 
@@ -246,7 +260,7 @@ impl SqlStore {
         sql: &str,
         args: &[Arg<'_>],
     ) -> StoreResult<Option<T>> {
-        self.fetch_one_row(what, sql, args, |r| decode(what, &r.text("data")?))
+        self.fetch_one_row(what, false, sql, args, |r| decode(what, &r.text("data")?))
             .await
     }
 
@@ -284,7 +298,7 @@ impl TenantStore for SqlStore {
     }
     async fn config_version(&self, tenant: &str) -> StoreResult<i64> {
         let sql = "SELECT config_version FROM tenants WHERE id = $1";
-        self.fetch_one_row("config version", sql, &[Text(tenant)], |r| {
+        self.fetch_one_row("config version", false, sql, &[Text(tenant)], |r| {
             r.int("config_version")
         })
         .await?
@@ -597,7 +611,7 @@ impl ArtifactStore for SqlStore {
             " FROM artifacts WHERE tenant_id = $1 AND kind = $2 AND id_hash = $3"
         );
         let args = [Text(tenant), Text(kind.as_str()), Text(id_hash)];
-        self.fetch_one_row(kind.as_str(), sql, &args, read_artifact)
+        self.fetch_one_row(kind.as_str(), false, sql, &args, read_artifact)
             .await
     }
 
@@ -617,7 +631,7 @@ impl ArtifactStore for SqlStore {
             artifact_columns!()
         );
         let args = [Int(now), Text(tenant), Text(kind.as_str()), Text(id_hash)];
-        self.fetch_one_row(kind.as_str(), sql, &args, read_artifact)
+        self.fetch_one_row(kind.as_str(), true, sql, &args, read_artifact)
             .await
     }
 
@@ -665,6 +679,16 @@ impl ArtifactStore for SqlStore {
                 .exec("artifact purge", sql, &[Int(before), Int(PURGE_BATCH)])
                 .await?;
             total += n;
+            if !self.is_postgres() && n > 0 {
+                // Copy the WAL back into the database file here, in the background task,
+                // before it grows to SQLite's auto-checkpoint size: otherwise the commit of
+                // whichever request crosses that size pays for the checkpoint (tens of ms).
+                // PASSIVE never waits for, nor blocks, readers and writers.
+                let mut c = self.pooled("wal checkpoint", false).await?;
+                c.conn()
+                    .execute("wal checkpoint", "PRAGMA wal_checkpoint(PASSIVE)", &[])
+                    .await?;
+            }
             if n < PURGE_BATCH as u64 {
                 return Ok(total);
             }
