@@ -7,7 +7,7 @@ use tessera_core::StoreError;
 
 use crate::{
     SCHEMA_VERSION, SqlStore,
-    sql::{Arg, Kind, Value},
+    sql::{Arg, Conn, Kind, Value},
 };
 
 use Kind::{Bytes, Int, Text};
@@ -130,14 +130,21 @@ impl Copied {
     }
 }
 
-async fn count(store: &SqlStore, table: &str) -> Result<u64, StoreError> {
+async fn count(c: &mut Conn<'_>, table: &str) -> Result<u64, StoreError> {
     let sql = format!("SELECT COUNT(*) AS n FROM {table}");
-    let mut c = store.pooled(table, false).await?;
-    let n = c
-        .conn()
-        .fetch_optional(table, &sql, &[], |r| r.int("n"))
-        .await?;
+    let n = c.fetch_optional(table, &sql, &[], |r| r.int("n")).await?;
     Ok(n.unwrap_or_default() as u64)
+}
+
+/// A failure while writing the copy is the copy's failure (exit 1), whatever the driver said:
+/// not an operator's conflict or missing object.
+fn failed(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(m) | StoreError::NotFound(m) => {
+            StoreError::Backend(format!("copy failed: {m}"))
+        }
+        other => other,
+    }
 }
 
 /// Copies everything in `from` into `to`, which must be empty. Both must be at this binary's
@@ -150,13 +157,16 @@ pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> 
             "the source database has schema version {version}, this binary copies version {SCHEMA_VERSION}: run `tessera migrate` on it first"
         )));
     }
-    to.migrate().await?;
-    let existing = count(to, "tenants").await?;
-    if existing > 0 {
-        return Err(StoreError::Conflict(format!(
-            "the target database already holds an installation ({existing} tenant(s)); copy into an empty database"
-        )));
+    // Refuse a populated target before touching it (not even to migrate it).
+    if to.schema_version().await? > 0 {
+        let existing = count(&mut to.pooled("copy", false).await?.conn(), "tenants").await?;
+        if existing > 0 {
+            return Err(StoreError::Conflict(format!(
+                "the target database already holds an installation ({existing} tenant(s)); copy into an empty database"
+            )));
+        }
     }
+    to.migrate().await?;
     let mut src = from.begin("copy: read", false).await?;
     if from.is_postgres() {
         src.conn()
@@ -194,7 +204,10 @@ pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> 
                     .iter()
                     .flat_map(|(_, values)| values.iter().map(Value::arg))
                     .collect();
-                dst.conn().execute(table, &insert, &args).await?;
+                dst.conn()
+                    .execute(table, &insert, &args)
+                    .await
+                    .map_err(failed)?;
             }
             if let Some((seq, _)) = page.last() {
                 after = *seq;
@@ -206,16 +219,16 @@ pub async fn copy(from: &SqlStore, to: &SqlStore) -> Result<Copied, StoreError> 
         }
         copied.tables.push((table, n));
     }
-    dst.commit("copy: write").await?;
-    drop(src);
-    // The target now holds what the source's snapshot held, table by table.
+    // Before committing: the target holds what the source's snapshot held, table by table.
     for (table, n) in &copied.tables {
-        let found = count(to, table).await?;
+        let found = count(&mut dst.conn(), table).await?;
         if found != *n {
             return Err(StoreError::Backend(format!(
-                "copy check: {table} has {found} rows in the target, {n} were copied"
+                "copy check: {table} would have {found} rows in the target, {n} were read; nothing was written"
             )));
         }
     }
+    dst.commit("copy: write").await.map_err(failed)?;
+    drop(src);
     Ok(copied)
 }

@@ -41,10 +41,15 @@ impl FromStr for DatabaseUrl {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
-            let path = path.split('?').next().unwrap_or_default();
+            let (path, query) = path.split_once('?').unwrap_or((path, ""));
             if path.is_empty() {
                 return Err(format!(
                     "{url}: the SQLite URL has no file path (sqlite://PATH)"
+                ));
+            }
+            if path == ":memory:" || query.contains("mode=memory") {
+                return Err(format!(
+                    "{url}: an in-memory SQLite database vanishes with the process and cannot hold an installation; give a file path"
                 ));
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
@@ -168,6 +173,20 @@ impl SqlStore {
         Ok(Self { pool })
     }
 
+    /// Like [`SqlStore::connect`], but a SQLite file that does not exist is an error (`NotFound`)
+    /// rather than created: for commands that only read (`db check`, the source of `db copy`).
+    pub async fn connect_existing(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        if let DatabaseUrl::Sqlite(path) = url
+            && !path.exists()
+        {
+            return Err(StoreError::NotFound(format!(
+                "the SQLite database {} does not exist",
+                path.display()
+            )));
+        }
+        Self::connect(url).await
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self.pool {
@@ -214,6 +233,11 @@ impl SqlStore {
     }
 
     async fn exec(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        if has_nul(args) {
+            return Err(StoreError::Backend(format!(
+                "{what}: text with a NUL character cannot be stored"
+            )));
+        }
         self.pooled(what, true)
             .await?
             .conn()
@@ -238,6 +262,9 @@ impl SqlStore {
         args: &[Arg<'_>],
         read: impl Fn(&dyn RowRead) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
+        if has_nul(args) {
+            return Ok(None);
+        }
         let mut c = self.pooled(what, write).await?;
         c.conn().fetch_optional(what, sql, args, read).await
     }
@@ -249,6 +276,9 @@ impl SqlStore {
         args: &[Arg<'_>],
         read: impl Fn(&dyn RowRead) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
+        if has_nul(args) {
+            return Ok(Vec::new());
+        }
         let mut c = self.pooled(what, false).await?;
         c.conn().fetch_all(what, sql, args, read).await
     }
@@ -276,6 +306,16 @@ impl SqlStore {
 }
 
 use Arg::{Int, Text};
+
+/// Whether any text argument holds a NUL character. PostgreSQL cannot store one (and refuses
+/// the statement); so that both backends answer alike, nothing with a NUL is stored and a key
+/// with one matches nothing, instead of a client's `client_id=%00` becoming a server error.
+fn has_nul(args: &[Arg<'_>]) -> bool {
+    args.iter().any(|a| match a {
+        Arg::Text(s) | Arg::OptText(Some(s)) => s.contains('\0'),
+        _ => false,
+    })
+}
 
 #[async_trait]
 impl TenantStore for SqlStore {
@@ -500,6 +540,16 @@ impl KeyStore for SqlStore {
     async fn add_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
         let what = format!("signing key {}", k.kid);
         let mut tx = self.begin(&what, true).await?;
+        // Lock the tenant's row first, so that two nodes adding a key at once (two first starts
+        // on an empty PostgreSQL database, two `keys rotate`) take turns: the second demotes the
+        // first's key instead of both inserting a current one.
+        tx.conn()
+            .execute(
+                &what,
+                "UPDATE tenants SET config_version = config_version + 1 WHERE id = $1",
+                &[Text(&k.tenant_id)],
+            )
+            .await?;
         tx.conn()
             .execute(
                 &what,
@@ -665,8 +715,18 @@ impl ArtifactStore for SqlStore {
 
     async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
         let sql = "DELETE FROM artifacts WHERE tenant_id = $1 AND family = $2";
-        self.exec("artifact family", sql, &[Text(tenant), Text(family)])
-            .await
+        let args = [Text(tenant), Text(family)];
+        let mut n = self.exec("artifact family", sql, &args).await?;
+        if self.is_postgres() {
+            // A PostgreSQL statement sees the rows committed when it started. A redemption
+            // racing with this revocation may commit new tokens of the family while the first
+            // DELETE runs; it then checks for its code (`revoke_if_replayed`). If that check
+            // still saw the code, the first DELETE had not committed yet, so this second one
+            // starts after the tokens were committed and removes them. (SQLite runs one writer
+            // at a time: one statement is enough.)
+            n += self.exec("artifact family", sql, &args).await?;
+        }
+        Ok(n)
     }
 
     async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {

@@ -9,7 +9,7 @@ use tessera_core::{
     keys::{MasterKey, new_key_record},
     model::*,
     secret::SecretHash,
-    store::{ArtifactStore, ClientStore},
+    store::{ArtifactStore, ClientStore, UserStore},
 };
 use tessera_store::{SqlStore, scratch::ScratchSchema};
 
@@ -94,6 +94,8 @@ backends!(
     roles_crud_and_unique_names,
     scripts_by_kind_in_order,
     purge_deletes_only_the_expired_in_batches,
+    signing_keys_added_at_once_leave_one_current,
+    keys_with_a_nul_character_match_nothing,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -1056,11 +1058,84 @@ fn database_urls_are_parsed_and_redacted() {
     assert_eq!(lite, DatabaseUrl::Sqlite("data/tessera.db".into()));
     let pg: DatabaseUrl = "postgres://app:s3cret@db:5432/idp".parse().unwrap();
     assert!(!pg.to_string().contains("s3cret"), "{pg}");
-    for bad in ["mysql://x/y", "sqlite://", "tessera.db"] {
+    for bad in [
+        "mysql://x/y",
+        "sqlite://",
+        "tessera.db",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=memory",
+    ] {
         let err = bad.parse::<DatabaseUrl>().unwrap_err();
         assert!(
             err.contains("sqlite://") || err.contains("file path"),
             "{bad}: {err}"
         );
     }
+}
+
+async fn signing_keys_added_at_once_leave_one_current(s: &dyn Store) {
+    // Two nodes starting on an empty database, or two `keys rotate`, at the same moment.
+    let master = MasterKey::generate();
+    for round in 0..5 {
+        let k1 = new_key_record(T, SigningAlg::RS256, &master, 100 + round).unwrap();
+        let k2 = new_key_record(T, SigningAlg::RS256, &master, 100 + round).unwrap();
+        let (a, b) = tokio::join!(s.add_signing_key(&k1), s.add_signing_key(&k2));
+        a.unwrap();
+        b.unwrap();
+        let keys = s.signing_keys(T).await.unwrap();
+        let current = keys
+            .iter()
+            .filter(|k| k.status == KeyStatus::Current)
+            .count();
+        assert_eq!(current, 1, "round {round}: exactly one current key");
+        assert_eq!(keys.len() as i64, 2 * (round + 1));
+    }
+}
+
+async fn keys_with_a_nul_character_match_nothing(s: &dyn Store) {
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_user(&user("auth0|1", "ann@example.com"))
+        .await
+        .unwrap();
+    assert!(s.client(T, "c1\0").await.unwrap().is_none());
+    assert!(
+        s.user_by_email(T, "ann@example.com\0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.user(T, "\0").await.unwrap().is_none());
+    assert!(
+        s.artifact(T, ArtifactKind::AuthorizationCode, "ab\0cd")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.client_grants(T, "c\0").await.unwrap().is_empty());
+}
+
+/// What cannot be stored on PostgreSQL is refused on SQLite too, with an error, not a panic.
+async fn text_with_a_nul_is_refused(s: &SqlStore) {
+    let err = s
+        .insert_user(&user("auth0|9", "nul\0@example.com"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("NUL"), "{err}");
+}
+
+#[tokio::test]
+async fn sqlite_refuses_text_with_a_nul() {
+    let (s, _dir) = sqlite().await;
+    with_tenants(&s).await;
+    text_with_a_nul_is_refused(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_text_with_a_nul() {
+    let Some(url) = pg_url() else { return };
+    let (s, scratch) = postgres(&url).await;
+    with_tenants(&s).await;
+    text_with_a_nul_is_refused(&s).await;
+    s.close().await;
+    scratch.drop().await;
 }

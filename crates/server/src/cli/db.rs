@@ -37,6 +37,14 @@ async fn connect(url: &DatabaseUrl) -> Result<SqlStore, CliError> {
         .map_err(|e| CliError::failure(e.to_string()))
 }
 
+/// For reading only: a SQLite path that does not exist is a mistake, not a new database.
+async fn connect_existing(url: &DatabaseUrl) -> Result<SqlStore, CliError> {
+    SqlStore::connect_existing(url).await.map_err(|e| match e {
+        tessera_core::StoreError::NotFound(m) => CliError::usage(m),
+        other => CliError::failure(other.to_string()),
+    })
+}
+
 pub async fn migrate(settings: &Settings) -> CliResult {
     let url = configured(settings)?;
     let store = connect(&url).await?;
@@ -57,7 +65,7 @@ pub async fn run(settings: &Settings, cmd: DbCmd) -> CliResult {
     match cmd {
         DbCmd::Check => {
             let url = configured(settings)?;
-            let store = connect(&url).await?;
+            let store = connect_existing(&url).await?;
             let found = store
                 .schema_version()
                 .await
@@ -85,7 +93,7 @@ pub async fn run(settings: &Settings, cmd: DbCmd) -> CliResult {
             if from == to {
                 return Err(CliError::usage("--from and --to are the same database"));
             }
-            let (src, dst) = (connect(&from).await?, connect(&to).await?);
+            let (src, dst) = (connect_existing(&from).await?, connect(&to).await?);
             let copied = tessera_store::copy(&src, &dst).await;
             src.close().await;
             dst.close().await;

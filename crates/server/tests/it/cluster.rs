@@ -25,16 +25,6 @@ async fn form(
     http.post(node.url(path)).form(params).send().await.unwrap()
 }
 
-async fn jwks(http: &reqwest::Client, node: &Node) -> String {
-    http.get(node.url(".well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 fn authorize_params<'a>(spa: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", spa),
@@ -127,7 +117,9 @@ where
 async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     let Some(url) = pg_url() else { return };
     let inst = Installation::postgres(&url).await;
-    let (a, b) = (inst.start_node("a").await, inst.start_node("b").await);
+    // Both start at once on the empty database: one migrates and creates the tenant and its
+    // key, the other waits for the migration and uses them.
+    let (a, b) = tokio::join!(inst.start_node("a"), inst.start_node("b"));
     let op = &inst.operator;
     op.user(EMAIL, PASSWORD);
     let spa = op.spa(&[]);
@@ -149,7 +141,7 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     let tokens: Value = r.json().await.unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
     for node in [&a, &b] {
-        let (_, claims) = verify_with(&jwks(&http, node).await, ISSUER, id_token, &spa);
+        let (_, claims) = verify_with(&node.jwks().await, ISSUER, id_token, &spa);
         assert_eq!(claims["nonce"], "n");
     }
     // The opaque access token A issued works at B's /userinfo.
@@ -173,7 +165,7 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     let kid = rotated["kid"].as_str().unwrap().to_owned();
     for node in [&a, &b] {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while !jwks(&http, node).await.contains(&kid) {
+        while !node.jwks().await.contains(&kid) {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "{} did not publish the rotated key within a second",
@@ -185,7 +177,7 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     let code = silent_code(&browser.http, &a, &spa, "openid").await;
     let signed: Value = redeem(&http, &a, &spa, &code).await.json().await.unwrap();
     let (header, _) = verify_with(
-        &jwks(&http, &b).await,
+        &b.jwks().await,
         ISSUER,
         signed["id_token"].as_str().unwrap(),
         &spa,

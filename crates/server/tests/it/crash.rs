@@ -254,14 +254,7 @@ async fn crash_and_recover(inst: Installation) {
     let base = after.base.clone();
 
     // Every access token and ID token handed out still works.
-    let jwks = http
-        .get(after.url(".well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jwks = after.jwks().await;
     for at in &l.access_tokens {
         let r = http
             .get(after.url("userinfo"))

@@ -31,15 +31,6 @@ async fn post(node: &Node, form: &[(&str, &str)]) -> reqwest::Response {
         .unwrap()
 }
 
-async fn jwks(node: &Node) -> String {
-    reqwest::get(node.url(".well-known/jwks.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Configures an installation: a user, an API, a SPA and an M2M app granted the API.
 fn populate(inst: &Installation) -> (String, (String, String)) {
     let op = &inst.operator;
@@ -107,7 +98,7 @@ async fn issue(node: &Node, (spa, m2m): (String, (String, String))) -> Issued {
 /// Checks, at a node serving a copy, that what was issued before the copy still holds, and
 /// rotates the refresh token (the new one is what the next copy must carry).
 async fn check_issued(node: &Node, issued: &mut Issued) {
-    let keys = jwks(node).await;
+    let keys = node.jwks().await;
     verify_with(&keys, ISSUER, &issued.user_jwt, API);
     verify_with(&keys, ISSUER, &issued.m2m_jwt, API);
     verify_with(&keys, ISSUER, &issued.id_token, &issued.spa);
@@ -211,7 +202,19 @@ async fn db_check_migrate_and_copy_explain_mistakes() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("as this binary expects"), "{stdout}");
 
+    // A mistyped path is not a new, empty database.
+    let typo = format!("sqlite://{}", op.dir.path().join("tesera.db").display());
+    let (code, _, stderr) = run(&["--database-url", &typo, "db", "check"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(
+        !op.dir.path().join("tesera.db").exists(),
+        "db check created a file"
+    );
+
     // An empty database: behind, until migrated.
+    // (A zero-length file is a valid, empty SQLite database.)
+    std::fs::write(op.dir.path().join("empty.db"), b"").unwrap();
     let empty = format!("sqlite://{}", op.dir.path().join("empty.db").display());
     let (code, _, stderr) = run(&["--database-url", &empty, "db", "check"]);
     assert_eq!(code, Some(1));

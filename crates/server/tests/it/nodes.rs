@@ -175,6 +175,16 @@ impl Node {
         }
     }
 
+    /// The node's published JWKS document.
+    pub async fn jwks(&self) -> String {
+        reqwest::get(self.url(".well-known/jwks.json"))
+            .await
+            .expect("the JWKS")
+            .text()
+            .await
+            .expect("the JWKS body")
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -4,14 +4,14 @@
 -- and the same query text on both backends.
 
 CREATE TABLE tenants (
-    rowid          BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid          BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     id             TEXT PRIMARY KEY,
     data           TEXT NOT NULL,
     config_version BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE clients (
-    rowid     BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
     data      TEXT NOT NULL,
@@ -19,7 +19,7 @@ CREATE TABLE clients (
 );
 
 CREATE TABLE resource_servers (
-    rowid      BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid      BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     id         TEXT NOT NULL,
     identifier TEXT NOT NULL,
@@ -29,7 +29,7 @@ CREATE TABLE resource_servers (
 );
 
 CREATE TABLE client_grants (
-    rowid     BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id TEXT NOT NULL,
     id        TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -43,7 +43,7 @@ CREATE TABLE client_grants (
 CREATE INDEX client_grants_audience ON client_grants (tenant_id, audience);
 
 CREATE TABLE users (
-    rowid     BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     user_id   TEXT NOT NULL,
     email     TEXT NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE users (
 );
 
 CREATE TABLE signing_keys (
-    rowid       BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid       BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     kid         TEXT NOT NULL,
     alg         TEXT NOT NULL,

@@ -3,7 +3,7 @@
 -- its secret; `family` groups what is revoked together; `consumed_at` makes single use atomic.
 
 CREATE TABLE artifacts (
-    rowid       BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid       BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     kind        TEXT NOT NULL,
     id_hash     TEXT NOT NULL,
@@ -18,4 +18,3 @@ CREATE TABLE artifacts (
 );
 CREATE INDEX artifacts_family ON artifacts (tenant_id, family);
 CREATE INDEX artifacts_expiry ON artifacts (expires_at);
-CREATE UNIQUE INDEX artifacts_rowid ON artifacts (rowid);

@@ -2,7 +2,7 @@
 -- document; users carry the ids of their roles in theirs.
 
 CREATE TABLE roles (
-    rowid     BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     id        TEXT NOT NULL,
     name      TEXT NOT NULL,

@@ -2,7 +2,7 @@
 -- one bumps the tenant's config_version, like any other configuration.
 
 CREATE TABLE scripts (
-    rowid     BIGINT GENERATED ALWAYS AS IDENTITY,
+    rowid     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     id        TEXT NOT NULL,
     kind      TEXT NOT NULL CHECK (kind IN ('action', 'rule')),
