@@ -2,13 +2,9 @@
 //! store suite, the multi-node and crash tests each get a fresh, empty namespace on the same
 //! server and drop it when done, so runs never see each other's rows.
 
-use std::{
-    str::FromStr,
-    sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
-};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, Executor, PgConnection, postgres::PgConnectOptions};
+use sqlx::{Connection, Executor, PgConnection};
 use tessera_core::StoreError;
 
 use crate::DatabaseUrl;
@@ -21,14 +17,17 @@ pub struct ScratchSchema {
 }
 
 async fn admin(base: &str) -> Result<PgConnection, StoreError> {
-    let unreachable = |e: &dyn std::fmt::Display| {
-        StoreError::Backend(format!("PostgreSQL at {base} is unreachable: {e}"))
-    };
-    let opts = PgConnectOptions::from_str(base).map_err(|e| unreachable(&e))?;
-    tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&opts))
-        .await
-        .map_err(|_| unreachable(&"no answer within 5 seconds"))?
-        .map_err(|e| unreachable(&e))
+    crate::store::pg_connect(base).await.map(|(_, conn)| conn)
+}
+
+/// The PostgreSQL server tests run against (`TESSERA_TEST_DATABASE_URL`), or `None` with a
+/// note that those tests are skipped.
+pub fn test_database_url() -> Option<String> {
+    let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: TESSERA_TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
+    }
+    url
 }
 
 impl ScratchSchema {

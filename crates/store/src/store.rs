@@ -151,17 +151,9 @@ impl SqlStore {
                 Pool::Sqlite { read, write }
             }
             DatabaseUrl::Postgres(raw) => {
-                let unreachable = |e: &dyn fmt::Display| {
-                    StoreError::Backend(format!("cannot connect to PostgreSQL at {url}: {e}"))
-                };
-                let opts = PgConnectOptions::from_str(raw).map_err(|e| unreachable(&e))?;
+                let (opts, first) = pg_connect(raw).await?;
                 // One connection first, so a wrong host or password is reported as such
                 // (a pool would only say it timed out).
-                let first =
-                    tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
-                        .await
-                        .map_err(|_| unreachable(&"no answer within 5 seconds"))?
-                        .map_err(|e| unreachable(&e))?;
                 let _ = first.close().await;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
@@ -303,6 +295,23 @@ impl SqlStore {
         self.fetch_rows(what, sql, args, |r| decode(what, &r.text("data")?))
             .await
     }
+}
+
+/// One connection to the PostgreSQL server `url` names, within five seconds, or an error that
+/// says which server and why (one line), never a hang.
+pub(crate) async fn pg_connect(url: &str) -> Result<(PgConnectOptions, PgConnection), StoreError> {
+    let unreachable = |e: &dyn fmt::Display| {
+        StoreError::Backend(format!(
+            "cannot connect to PostgreSQL at {}: {e}",
+            redact(url)
+        ))
+    };
+    let opts = PgConnectOptions::from_str(url).map_err(|e| unreachable(&e))?;
+    let conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| unreachable(&"no answer within 5 seconds"))?
+        .map_err(|e| unreachable(&e))?;
+    Ok((opts, conn))
 }
 
 use Arg::{Int, Text};

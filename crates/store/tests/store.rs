@@ -11,7 +11,10 @@ use tessera_core::{
     secret::SecretHash,
     store::{ArtifactStore, ClientStore, UserStore},
 };
-use tessera_store::{SqlStore, scratch::ScratchSchema};
+use tessera_store::{
+    SqlStore,
+    scratch::{ScratchSchema, test_database_url as pg_url},
+};
 
 const T: &str = "t1";
 
@@ -21,15 +24,6 @@ async fn sqlite() -> (SqlStore, tempfile::TempDir) {
         .await
         .unwrap();
     (store, dir)
-}
-
-/// The PostgreSQL server the suite runs against, if configured.
-fn pg_url() -> Option<String> {
-    let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: TESSERA_TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
-    }
-    url
 }
 
 /// A migrated store in a fresh schema. Panics with one line if PostgreSQL is unreachable.

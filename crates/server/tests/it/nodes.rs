@@ -11,6 +11,7 @@ use std::{
 
 use tessera_core::keys::MasterKey;
 use tessera_store::scratch::ScratchSchema;
+pub use tessera_store::scratch::test_database_url as pg_url;
 
 use crate::support::TestApp;
 
@@ -24,15 +25,6 @@ pub struct Installation {
     database_url: Option<String>,
     master_key: String,
     scratch: Option<ScratchSchema>,
-}
-
-/// The PostgreSQL server the cluster and crash tests use, if configured.
-pub fn pg_url() -> Option<String> {
-    let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: TESSERA_TEST_DATABASE_URL is not set, so PostgreSQL is not tested");
-    }
-    url
 }
 
 impl Installation {
