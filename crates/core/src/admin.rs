@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::{
     Clock, Store, StoreError,
     grant::hs256_aad,
-    keys::{KeyRingError, MasterKey, rotate_key},
+    keys::{KeyRingError, MasterKey},
     model::{
         AppType, AuthMethod, Client, ClientGrant, GrantType, KeyStatus, ResourceServer, ScopeDef,
         SigningAlg, Tenant, TokenDialect, User,
@@ -154,7 +154,9 @@ pub async fn ensure_signing_key(
         .iter()
         .any(|k| k.alg == alg && k.status == KeyStatus::Current)
     {
-        rotate_key(store, master, tenant, alg, clock.now()).await?;
+        // Nodes starting together on an empty database: one key, whichever node makes it.
+        let key = crate::keys::new_key_record(tenant, alg, master, clock.now())?;
+        store.add_first_signing_key(&key).await?;
     }
     Ok(())
 }

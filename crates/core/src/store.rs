@@ -95,6 +95,19 @@ pub trait KeyStore: Send + Sync {
     /// Adds a key as the current one for its algorithm and, in the same transaction, marks the
     /// algorithm's previous current key `Previous` with `rotated_at = key.created_at`.
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Adds `key` as its algorithm's current key only if there is none yet (an installation's
+    /// first start); `false` if another process got there first. The SQL stores decide under
+    /// the same lock as `add_signing_key`, so nodes starting together end with one key.
+    async fn add_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
+        let keys = self.signing_keys(&key.tenant_id).await?;
+        if keys
+            .iter()
+            .any(|k| k.alg == key.alg && k.status == crate::model::KeyStatus::Current)
+        {
+            return Ok(false);
+        }
+        self.add_signing_key(key).await.map(|()| true)
+    }
     /// Oldest first.
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>>;
 }

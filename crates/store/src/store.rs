@@ -197,6 +197,59 @@ impl SqlStore {
         }
     }
 
+    /// Adds a key as its algorithm's current one, demoting the previous current key, in one
+    /// transaction; with `only_first`, only if the algorithm has no current key (`false` then).
+    async fn add_key(&self, k: &SigningKeyRecord, only_first: bool) -> StoreResult<bool> {
+        let what = format!("signing key {}", k.kid);
+        let mut tx = self.begin(&what, true).await?;
+        // Lock the tenant's row first, so that two nodes adding a key at once (two first starts
+        // on an empty PostgreSQL database, two `keys rotate`) take turns: the second demotes the
+        // first's key instead of both inserting a current one.
+        tx.conn()
+            .execute(
+                &what,
+                "UPDATE tenants SET config_version = config_version + 1 WHERE id = $1",
+                &[Text(&k.tenant_id)],
+            )
+            .await?;
+        if only_first {
+            let sql = "SELECT COUNT(*) AS n FROM signing_keys WHERE tenant_id = $1 AND alg = $2 AND status = 'current'";
+            let args = [Text(&k.tenant_id), Text(k.alg.as_str())];
+            let n = tx
+                .conn()
+                .fetch_optional(&what, sql, &args, |r| r.int("n"))
+                .await?;
+            if n.unwrap_or_default() > 0 {
+                return Ok(false);
+            }
+        }
+        tx.conn()
+            .execute(
+                &what,
+                "UPDATE signing_keys SET status = 'previous', rotated_at = $1 WHERE tenant_id = $2 AND alg = $3 AND status = 'current'",
+                &[Int(k.created_at), Text(&k.tenant_id), Text(k.alg.as_str())],
+            )
+            .await?;
+        tx.conn()
+            .execute(
+                &what,
+                "INSERT INTO signing_keys (tenant_id, kid, alg, status, created_at, rotated_at, private_enc, public_jwk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    Text(&k.tenant_id),
+                    Text(&k.kid),
+                    Text(k.alg.as_str()),
+                    Text(k.status.as_str()),
+                    Int(k.created_at),
+                    Arg::OptInt(k.rotated_at),
+                    Arg::Bytes(&k.private_enc),
+                    Text(&k.public_jwk),
+                ],
+            )
+            .await?;
+        tx.commit(&what).await?;
+        Ok(true)
+    }
+
     /// A pooled connection for one operation; `write` if it may change anything.
     pub(crate) async fn pooled(&self, what: &str, write: bool) -> StoreResult<Pooled> {
         match &self.pool {
@@ -547,42 +600,11 @@ impl UserStore for SqlStore {
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn add_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
-        let what = format!("signing key {}", k.kid);
-        let mut tx = self.begin(&what, true).await?;
-        // Lock the tenant's row first, so that two nodes adding a key at once (two first starts
-        // on an empty PostgreSQL database, two `keys rotate`) take turns: the second demotes the
-        // first's key instead of both inserting a current one.
-        tx.conn()
-            .execute(
-                &what,
-                "UPDATE tenants SET config_version = config_version + 1 WHERE id = $1",
-                &[Text(&k.tenant_id)],
-            )
-            .await?;
-        tx.conn()
-            .execute(
-                &what,
-                "UPDATE signing_keys SET status = 'previous', rotated_at = $1 WHERE tenant_id = $2 AND alg = $3 AND status = 'current'",
-                &[Int(k.created_at), Text(&k.tenant_id), Text(k.alg.as_str())],
-            )
-            .await?;
-        tx.conn()
-            .execute(
-                &what,
-                "INSERT INTO signing_keys (tenant_id, kid, alg, status, created_at, rotated_at, private_enc, public_jwk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    Text(&k.tenant_id),
-                    Text(&k.kid),
-                    Text(k.alg.as_str()),
-                    Text(k.status.as_str()),
-                    Int(k.created_at),
-                    Arg::OptInt(k.rotated_at),
-                    Arg::Bytes(&k.private_enc),
-                    Text(&k.public_jwk),
-                ],
-            )
-            .await?;
-        tx.commit(&what).await
+        self.add_key(k, false).await.map(drop)
+    }
+
+    async fn add_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        self.add_key(k, true).await
     }
 
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKeyRecord>> {

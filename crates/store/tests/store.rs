@@ -89,6 +89,7 @@ backends!(
     scripts_by_kind_in_order,
     purge_deletes_only_the_expired_in_batches,
     signing_keys_added_at_once_leave_one_current,
+    first_signing_key_is_added_once,
     keys_with_a_nul_character_match_nothing,
 );
 
@@ -1132,4 +1133,22 @@ async fn postgres_refuses_text_with_a_nul() {
     text_with_a_nul_is_refused(&s).await;
     s.close().await;
     scratch.drop().await;
+}
+
+async fn first_signing_key_is_added_once(s: &dyn Store) {
+    // Two nodes' first start on an empty database: one key, not two.
+    let master = MasterKey::generate();
+    let k1 = new_key_record(T, SigningAlg::ES256, &master, 100).unwrap();
+    let k2 = new_key_record(T, SigningAlg::ES256, &master, 100).unwrap();
+    let (a, b) = tokio::join!(s.add_first_signing_key(&k1), s.add_first_signing_key(&k2));
+    assert_eq!(
+        [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|added| **added)
+            .count(),
+        1
+    );
+    assert_eq!(s.signing_keys(T).await.unwrap().len(), 1);
+    let k3 = new_key_record(T, SigningAlg::ES256, &master, 200).unwrap();
+    assert!(!s.add_first_signing_key(&k3).await.unwrap());
 }

@@ -84,9 +84,12 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         None
     };
     if fresh.is_none() {
+        // A request that began (and read the clock) just before a racing one consumed the
+        // token can see `consumed_at` a second ahead of its own `now`: that is no time at all,
+        // not a negative time that would slip under a zero interval.
         let within_interval = seen
             .consumed_at
-            .is_some_and(|c| now - c < ctx.tenant.refresh_token_reuse_interval)
+            .is_some_and(|c| (now - c).max(0) < ctx.tenant.refresh_token_reuse_interval)
             && seen.expires_at > now;
         if !within_interval {
             let revoked = ctx.store.delete_family(tenant, &seen.family).await?;

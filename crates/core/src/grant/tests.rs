@@ -327,3 +327,19 @@ async fn tokens_stored_after_a_racing_replay_revoked_the_family_are_revoked_too(
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_replay_whose_clock_reads_before_the_first_use_is_still_a_replay() {
+    // Two nodes racing across a second boundary: the loser read the clock at t - 1, the winner
+    // consumed the token at t. Without a reuse interval the loser must be refused.
+    let w = world(|_| {}).await;
+    let t = w
+        .redeem(&w.code("openid offline_access").await)
+        .await
+        .unwrap();
+    let rt = t.refresh_token.unwrap();
+    w.refresh(&rt).await.unwrap();
+    w.clock.advance(-1);
+    let e = w.refresh(&rt).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidGrant);
+}

@@ -279,14 +279,18 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
                     refresh(&http, &nodes.0, &spa, &rts[i]),
                     refresh(&http, &nodes.1, &spa, &rts[i])
                 );
-                [x.status(), y.status()]
+                let statuses = [x.status(), y.status()];
+                (
+                    statuses,
+                    format!("{:?} {:?}", x.text().await, y.text().await),
+                )
             }
         })
         .await
     };
-    for (i, statuses) in wins.iter().enumerate() {
+    for (i, (statuses, bodies)) in wins.iter().enumerate() {
         let ok = statuses.iter().filter(|s| s.as_u16() == 200).count();
-        assert_eq!(ok, 1, "refresh token {i}: statuses {statuses:?}");
+        assert_eq!(ok, 1, "refresh token {i}: statuses {statuses:?}: {bodies}");
     }
     drop(nodes);
     inst.remove().await;
