@@ -113,6 +113,61 @@ where
     all.into_iter().map(|(_, v)| v).collect()
 }
 
+/// What a race is run with.
+#[derive(Clone, Copy, Debug)]
+enum Secret {
+    Code,
+    RefreshToken,
+}
+
+/// Sends each secret to both nodes at the same moment; exactly one of the two may succeed,
+/// and the other must be refused as a client error.
+async fn race_across(
+    nodes: &Arc<(Node, Node)>,
+    http: &reqwest::Client,
+    spa: &Arc<String>,
+    kind: Secret,
+    secrets: Vec<String>,
+) {
+    let secrets = Arc::new(secrets);
+    let results = {
+        let (nodes, spa, http, secrets) =
+            (nodes.clone(), spa.clone(), http.clone(), secrets.clone());
+        in_parallel(secrets.len(), move |i| {
+            let (nodes, spa, http, secrets) =
+                (nodes.clone(), spa.clone(), http.clone(), secrets.clone());
+            async move {
+                let send = |node| {
+                    let (http, spa, secret) = (&http, &spa, &secrets[i]);
+                    async move {
+                        match kind {
+                            Secret::Code => redeem(http, node, spa, secret).await,
+                            Secret::RefreshToken => refresh(http, node, spa, secret).await,
+                        }
+                    }
+                };
+                let (x, y) = tokio::join!(send(&nodes.0), send(&nodes.1));
+                let statuses = [x.status(), y.status()];
+                (
+                    statuses,
+                    format!("{:?} {:?}", x.text().await, y.text().await),
+                )
+            }
+        })
+        .await
+    };
+    for (i, (statuses, bodies)) in results.iter().enumerate() {
+        let ok = statuses.iter().filter(|s| s.as_u16() == 200).count();
+        assert_eq!(ok, 1, "{kind:?} {i}: statuses {statuses:?}: {bodies}");
+        assert!(
+            statuses
+                .iter()
+                .all(|s| s.as_u16() == 200 || s.as_u16() == 400),
+            "{kind:?} {i}: {statuses:?}: {bodies}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     let Some(url) = pg_url() else { return };
@@ -212,37 +267,7 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     };
     let (race_codes, rt_codes) = codes.split_at(RACES);
 
-    let race_codes = Arc::new(race_codes.to_vec());
-    let wins = {
-        let (nodes, spa, http, codes) =
-            (nodes.clone(), spa.clone(), http.clone(), race_codes.clone());
-        in_parallel(RACES, move |i| {
-            let (nodes, spa, http, codes) =
-                (nodes.clone(), spa.clone(), http.clone(), codes.clone());
-            async move {
-                let (x, y) = tokio::join!(
-                    redeem(&http, &nodes.0, &spa, &codes[i]),
-                    redeem(&http, &nodes.1, &spa, &codes[i])
-                );
-                let statuses = [x.status(), y.status()];
-                (
-                    statuses,
-                    format!("{:?} {:?}", x.text().await, y.text().await),
-                )
-            }
-        })
-        .await
-    };
-    for (i, (statuses, bodies)) in wins.iter().enumerate() {
-        let ok = statuses.iter().filter(|s| s.as_u16() == 200).count();
-        assert_eq!(ok, 1, "code {i}: statuses {statuses:?}: {bodies}");
-        assert!(
-            statuses
-                .iter()
-                .all(|s| s.as_u16() == 200 || s.as_u16() == 400),
-            "{statuses:?}"
-        );
-    }
+    race_across(&nodes, &http, &spa, Secret::Code, race_codes.to_vec()).await;
 
     let rt_codes = Arc::new(rt_codes.to_vec());
     let refresh_tokens = {
@@ -264,34 +289,7 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
         })
         .await
     };
-    let refresh_tokens = Arc::new(refresh_tokens);
-    let wins = {
-        let (nodes, spa, http, rts) = (
-            nodes.clone(),
-            spa.clone(),
-            http.clone(),
-            refresh_tokens.clone(),
-        );
-        in_parallel(RACES, move |i| {
-            let (nodes, spa, http, rts) = (nodes.clone(), spa.clone(), http.clone(), rts.clone());
-            async move {
-                let (x, y) = tokio::join!(
-                    refresh(&http, &nodes.0, &spa, &rts[i]),
-                    refresh(&http, &nodes.1, &spa, &rts[i])
-                );
-                let statuses = [x.status(), y.status()];
-                (
-                    statuses,
-                    format!("{:?} {:?}", x.text().await, y.text().await),
-                )
-            }
-        })
-        .await
-    };
-    for (i, (statuses, bodies)) in wins.iter().enumerate() {
-        let ok = statuses.iter().filter(|s| s.as_u16() == 200).count();
-        assert_eq!(ok, 1, "refresh token {i}: statuses {statuses:?}: {bodies}");
-    }
+    race_across(&nodes, &http, &spa, Secret::RefreshToken, refresh_tokens).await;
     drop(nodes);
     inst.remove().await;
 }
