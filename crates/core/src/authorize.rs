@@ -391,7 +391,7 @@ pub async fn validate(
 
     // 7. The audience: none or the userinfo audience means an opaque token; otherwise an API.
     let audience = get(p, "audience").or(tenant.default_audience.as_deref());
-    let api = crate::issue::api_for_audience(store, tenant, audience)
+    let api = crate::issue::api_for_audience(store, None, tenant, audience)
         .await
         .map_err(fail)?;
 

@@ -309,14 +309,14 @@ pub async fn refresh_token(
 /// found" when no API has that identifier.
 pub async fn api_for_audience(
     store: &dyn crate::Store,
+    config: Option<&crate::config::ConfigCache>,
     tenant: &crate::model::Tenant,
     audience: Option<&str>,
 ) -> Result<Option<ResourceServer>, OAuthError> {
     match audience {
         None => Ok(None),
         Some(a) if a == tenant.userinfo_audience() => Ok(None),
-        Some(a) => store
-            .resource_server_by_identifier(&tenant.id, a)
+        Some(a) => crate::config::api(store, config, &tenant.id, a)
             .await?
             .map(Some)
             .ok_or_else(|| crate::grant::client_credentials::service_not_found(a)),
@@ -329,7 +329,7 @@ pub async fn grant_api(
     grant: &UserGrant,
 ) -> Result<Option<ResourceServer>, OAuthError> {
     let audience = grant.audience.as_deref();
-    api_for_audience(ctx.store, ctx.tenant, audience)
+    api_for_audience(ctx.store, ctx.config, ctx.tenant, audience)
         .await
         .map_err(|e| match (e.code, audience) {
             (ErrorCode::AccessDenied, Some(a)) => OAuthError::new(

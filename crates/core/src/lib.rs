@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod clock;
+pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod grant;

@@ -13,8 +13,7 @@ pub struct LogoutOutcome {
 }
 
 async fn client(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuthError> {
-    ctx.store
-        .client(&ctx.tenant.id, client_id)
+    ctx.client(client_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_request("Unknown client_id."))
 }

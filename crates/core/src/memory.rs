@@ -267,6 +267,14 @@ impl ClientGrantStore for MemoryStore {
             .cloned()
             .collect())
     }
+    async fn tenant_client_grants(&self, tenant: &str) -> StoreResult<Vec<ClientGrant>> {
+        let g = self.lock();
+        Ok(g.grants
+            .iter()
+            .filter(|x| x.tenant_id == tenant)
+            .cloned()
+            .collect())
+    }
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
         let before = g.grants.len();

@@ -75,6 +75,8 @@ pub trait ClientGrantStore: Send + Sync {
         audience: &str,
     ) -> StoreResult<Option<ClientGrant>>;
     async fn client_grants(&self, tenant: &str, client_id: &str) -> StoreResult<Vec<ClientGrant>>;
+    /// Every client grant of the tenant (what a node caches with its configuration).
+    async fn tenant_client_grants(&self, tenant: &str) -> StoreResult<Vec<ClientGrant>>;
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool>;
 }
 

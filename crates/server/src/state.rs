@@ -1,5 +1,5 @@
-//! A node's shared state: the store, the master key, and a cached snapshot of the tenant and
-//! its key ring. A background task polls the tenant's `config_version` and reloads the
+//! A node's shared state: the store, the master key, and a cached snapshot of the tenant, its
+//! key ring, scripts, applications, APIs and client grants. A background task polls the tenant's `config_version` and reloads the
 //! snapshot when it moves, so a change made by the CLI or another node is served within
 //! `config_poll_ms` (250 ms by default).
 
@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub keys: KeyRing,
     /// Actions and Rules, decrypted and in run order.
     pub scripts: tessera_core::scripts::ScriptSet,
+    /// Applications, APIs and client grants.
+    pub config: tessera_core::config::ConfigCache,
     pub version: i64,
 }
 
@@ -61,10 +63,12 @@ async fn load_snapshot(
     let scripts = tessera_core::scripts::ScriptSet::load(store, master, tenant_id)
         .await
         .map_err(|e| LoadError::Scripts(e.cause.unwrap_or(e.description)))?;
+    let config = tessera_core::config::ConfigCache::load(store, tenant_id).await?;
     Ok(Snapshot {
         tenant,
         keys,
         scripts,
+        config,
         version,
     })
 }
@@ -106,6 +110,7 @@ impl AppState {
             hooks: Some(self.engine.as_ref()),
             request: Default::default(),
             scripts: Some(&snap.scripts),
+            config: Some(&snap.config),
         }
     }
 

@@ -138,6 +138,9 @@ impl SqlStore {
                     SqlitePoolOptions::new()
                         .max_connections(n)
                         .acquire_timeout(Duration::from_secs(10))
+                        // A local file has no connection to lose, and the check is a round
+                        // trip to the connection's thread before every query.
+                        .test_before_acquire(false)
                         .connect_with(opts.clone())
                 };
                 let failed = |e: sqlx::Error| {
@@ -539,6 +542,11 @@ impl ClientGrantStore for SqlStore {
         let sql =
             "SELECT data FROM client_grants WHERE tenant_id = $1 AND client_id = $2 ORDER BY rowid";
         self.fetch_all_data("client grant", sql, &[Text(tenant), Text(client_id)])
+            .await
+    }
+    async fn tenant_client_grants(&self, tenant: &str) -> StoreResult<Vec<ClientGrant>> {
+        let sql = "SELECT data FROM client_grants WHERE tenant_id = $1 ORDER BY rowid";
+        self.fetch_all_data("client grant", sql, &[Text(tenant)])
             .await
     }
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool> {

@@ -82,6 +82,7 @@ impl World {
             hooks: None,
             request: Default::default(),
             scripts: None,
+            config: None,
         };
         let pairs = params.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         token(&ctx, &TokenRequest::from_pairs(pairs, None).unwrap()).await

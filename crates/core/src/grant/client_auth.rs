@@ -116,7 +116,7 @@ pub async fn authenticate_client(
     creds: &ClientCredentials,
 ) -> Result<Client, OAuthError> {
     let denied = || OAuthError::invalid_client("Unknown client or wrong client credentials.");
-    let client = ctx.store.client(&ctx.tenant.id, &creds.client_id).await?;
+    let client = ctx.client(&creds.client_id).await?;
     let Some(client) = client else {
         // Same work as a real check, so timing does not tell which client ids exist.
         if let Some(s) = &creds.secret {

@@ -38,15 +38,13 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         }
     };
     let api = ctx
-        .store
-        .resource_server_by_identifier(&ctx.tenant.id, audience)
+        .api(audience)
         .await?
         .ok_or_else(|| service_not_found(audience))?;
 
     // 3. Is the client granted that API, and with which scopes.
     let grant = ctx
-        .store
-        .client_grant(&ctx.tenant.id, &client.client_id, &api.identifier)
+        .client_grant(&client.client_id, &api.identifier)
         .await?
         .ok_or_else(|| {
             OAuthError::access_denied(format!(

@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     pub request: crate::hooks::RequestInfo,
     /// The tenant's scripts, cached; `None` reads them from the store.
     pub scripts: Option<&'a crate::scripts::ScriptSet>,
+    /// The tenant's applications, APIs and client grants, cached; `None` reads them from the
+    /// store.
+    pub config: Option<&'a crate::config::ConfigCache>,
 }
 
 /// Why an access token has the format it has: the answer to "why is my token not a JWT?".

@@ -31,7 +31,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     let audience = req
         .get("audience")
         .or(ctx.tenant.default_audience.as_deref());
-    let api = issue::api_for_audience(ctx.store, ctx.tenant, audience).await?;
+    let api = issue::api_for_audience(ctx.store, ctx.config, ctx.tenant, audience).await?;
 
     let mut user = match login::check_password(ctx.store, ctx.tenant, username, password).await {
         Ok(u) => u,

@@ -94,6 +94,7 @@ impl W {
             hooks: None,
             request: Default::default(),
             scripts: None,
+            config: None,
         }
     }
 
@@ -342,4 +343,110 @@ async fn a_replay_whose_clock_reads_before_the_first_use_is_still_a_replay() {
     w.clock.advance(-1);
     let e = w.refresh(&rt).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() {
+    use crate::{config::ConfigCache, store::ClientGrantStore};
+    let w = world(|_| {}).await;
+    let api = admin::ApiSpec {
+        name: Some("api".into()),
+        identifier: Some("https://api.example.com".into()),
+        scopes: Some(vec!["read:x".into()]),
+        ..Default::default()
+    };
+    admin::create_api(&w.store, &w.master, &w.clock, "default", &api)
+        .await
+        .unwrap();
+    let m2m = admin::AppSpec {
+        name: Some("svc".into()),
+        app_type: Some("m2m".into()),
+        ..Default::default()
+    };
+    let (app, secret) = admin::create_app(&w.store, &w.clock, "default", &m2m)
+        .await
+        .unwrap();
+    let id = app.client_id.clone();
+    admin::grant_app(
+        &w.store,
+        &w.clock,
+        "default",
+        &id,
+        "https://api.example.com",
+        &["read:x".into()],
+    )
+    .await
+    .unwrap();
+    let cache = ConfigCache::load(&w.store, "default").await.unwrap();
+    // The SPA from world(), the m2m app, the API and the grant.
+    assert_eq!(cache.len(), 4);
+    let cc = |secret: String| {
+        let w = &w;
+        let cache = &cache;
+        let id = id.clone();
+        async move {
+            let ctx = Ctx {
+                config: Some(cache),
+                ..w.ctx()
+            };
+            let pairs = [
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+                ("audience", "https://api.example.com"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            token(&ctx, &TokenRequest::from_pairs(pairs, None).unwrap()).await
+        }
+    };
+    let first = secret.unwrap();
+    assert!(cc(first.expose().to_owned()).await.is_ok());
+
+    // The store changes behind the cache: the cached snapshot keeps answering as of its
+    // version (a node reloads it when the config version moves) ...
+    let (_, second) = admin::rotate_app_secret(&w.store, &w.clock, "default", &id)
+        .await
+        .unwrap();
+    w.store
+        .delete_client_grant(
+            "default",
+            &w.store.client_grants("default", &id).await.unwrap()[0].id,
+        )
+        .await
+        .unwrap();
+    assert!(cc(first.expose().to_owned()).await.is_ok());
+    // ... and a reloaded one sees the change.
+    let reloaded = ConfigCache::load(&w.store, "default").await.unwrap();
+    let ctx = Ctx {
+        config: Some(&reloaded),
+        ..w.ctx()
+    };
+    assert!(
+        ctx.client_grant(&id, "https://api.example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        ctx.client(&id).await.unwrap().unwrap().client_secret_hash,
+        Some(second.hash())
+    );
+
+    // What the cache does not know, the store answers: an app created after the snapshot.
+    let (late, _) = admin::create_app(&w.store, &w.clock, "default", &m2m)
+        .await
+        .unwrap();
+    let ctx = Ctx {
+        config: Some(&cache),
+        ..w.ctx()
+    };
+    assert_eq!(
+        ctx.client(&late.client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_id,
+        late.client_id
+    );
+    assert!(ctx.client("no-such-client").await.unwrap().is_none());
 }

@@ -27,7 +27,7 @@ pub enum AppsCmd {
     },
     /// Delete an application and its grants
     Delete { client_id: String },
-    /// Replace the client secret (the old one stops working at once)
+    /// Replace the client secret (the old one stops working within a second)
     RotateSecret { client_id: String },
     /// Allow an application to get tokens for an API (client credentials), with scopes
     Grant {

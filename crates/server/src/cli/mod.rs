@@ -6,6 +6,7 @@ mod apis;
 mod apps;
 mod db;
 mod keys;
+mod limits;
 mod output;
 mod roles;
 mod scripts;
@@ -98,6 +99,13 @@ pub enum Command {
     },
     /// Bring the database schema up to date (`serve` also does on start)
     Migrate,
+    /// Time the raw operations on this machine (signing per algorithm with this installation's
+    /// keys, one password check): the ceiling for token and login rates
+    BenchLimits {
+        /// Seconds spent timing each operation
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Check the database's schema, or copy a whole installation between databases
     Db {
         #[command(subcommand)]
@@ -183,6 +191,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Rules { cmd } => scripts::run_rules(&install, &out, cmd).await,
         Command::Keys { cmd } => keys::run(&install, &out, cmd).await,
         Command::Tenant { cmd } => tenant::run(&install, &out, cmd).await,
+        Command::BenchLimits { seconds } => limits::run(&install, &out, seconds).await,
     }
 }
 

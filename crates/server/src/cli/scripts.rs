@@ -287,6 +287,7 @@ async fn dry_run(
         hooks: Some(engine),
         request: Default::default(),
         scripts: None,
+        config: None,
     };
     let admin_err = |e: admin::AdminError| OAuthError::invalid_request(e.to_string());
     let client = admin::find_app(store, t, client_id)

@@ -1,4 +1,5 @@
-//! Operations: `GET /healthz` (the database answers), `GET /metrics` (Prometheus text) and the
+//! Operations: `GET /healthz` (the database answers; the `Tessera-Config` header says whether
+//! this node serves the latest configuration), `GET /metrics` (Prometheus text) and the
 //! middleware that counts requests by route and status.
 
 use std::time::Instant;
@@ -13,9 +14,17 @@ use axum::{
 use crate::state::AppState;
 
 pub async fn healthz(State(st): State<AppState>) -> Response {
-    let tenant = st.snapshot().tenant.id.clone();
-    match st.store.config_version(&tenant).await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+    let snap = st.snapshot();
+    match st.store.config_version(&snap.tenant.id).await {
+        // `current`, or `loading` for the moment between a change and this node's next poll.
+        Ok(v) => {
+            let config = if v == snap.version {
+                format!("current; version={v}")
+            } else {
+                format!("loading; version={}; stored={v}", snap.version)
+            };
+            (StatusCode::OK, [("tessera-config", config)], "ok\n").into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()

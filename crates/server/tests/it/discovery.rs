@@ -153,6 +153,11 @@ async fn healthz_and_metrics_answer() {
     let app = spawn_app().await;
     let r = app.http.get(app.url("healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let config = r.headers()["tessera-config"].to_str().unwrap();
+    assert!(config.starts_with("current; version="), "{config}");
+    // A CLI change: the node says so until it has loaded it (within a second).
+    app.api("urn:settle", &[]);
+    app.config_settled().await;
     app.http
         .get(app.url(".well-known/jwks.json"))
         .send()

@@ -496,6 +496,7 @@ async fn the_password_grant_is_off_unless_the_app_enables_it() {
         "--grant-types",
         "authorization_code,password",
     ]);
+    app.config_settled().await;
     let r = ask(web.clone(), secret.clone(), PASSWORD).await;
     assert_eq!(r.status(), 200);
     let t: Value = r.json().await.unwrap();

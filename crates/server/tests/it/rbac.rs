@@ -124,6 +124,7 @@ async fn without_enforcement_scopes_are_not_filtered_and_dialects_differ() {
 
     // The plain dialect has no permissions claim.
     app.cli_json(&["apis", "update", API, "--token-dialect", "access_token"]);
+    app.config_settled().await;
     let t = login(&app, &spa, "read:x").await;
     let (_, claims) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
     assert!(claims.get("permissions").is_none());
@@ -205,6 +206,7 @@ async fn a_scope_the_api_drops_is_no_permission_any_more() {
     ]);
     app.cli_json(&["users", "assign-roles", EMAIL, "rw"]);
     app.cli_json(&["apis", "update", API, "--scopes", "write:x"]);
+    app.config_settled().await;
     let t = login(&app, &spa, "read:x write:x").await;
     let (_, claims) = verify(&app, t["access_token"].as_str().unwrap(), API).await;
     assert_eq!(claims["scope"], "write:x");

@@ -143,6 +143,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits (up to 1 s, the promise for CLI changes) until the server serves the stored
+    /// configuration: after a CLI change to an app, API or grant, which the server caches.
+    pub async fn config_settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let r = self.http.get(self.url("healthz")).send().await.unwrap();
+            let h = r.headers()["tessera-config"].to_str().unwrap().to_owned();
+            if h.starts_with("current") {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server did not load the configuration within a second: {h}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits (up to 1 s, the promise for CLI changes) until the JWKS satisfies `pred`.
     pub async fn wait_for_jwks(&self, pred: impl Fn(&JwkSet) -> bool) -> JwkSet {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
@@ -180,7 +198,20 @@ impl TestApp {
 
 /// Repeats a request until it answers 200, failing if that takes more than one second (the
 /// promise for CLI changes reaching a running server). Returns the JSON body.
-pub async fn ok_within_a_second<F, Fut>(mut attempt: F) -> Value
+pub async fn ok_within_a_second<F, Fut>(attempt: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Response>,
+{
+    status_within_a_second(200, attempt)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Repeats a request until it answers `status`, failing if that takes more than one second.
+pub async fn status_within_a_second<F, Fut>(status: u16, mut attempt: F) -> reqwest::Response
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = reqwest::Response>,
@@ -188,8 +219,8 @@ where
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
         let r = attempt().await;
-        if r.status() == 200 {
-            return r.json().await.unwrap();
+        if r.status() == status {
+            return r;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

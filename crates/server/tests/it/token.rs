@@ -417,6 +417,7 @@ async fn a_scope_the_api_no_longer_defines_is_no_longer_granted() {
     app.api(API, &[]);
     let (id, secret) = app.granted_m2m(API, "read:x,write:x");
     app.cli_json(&["apis", "update", API, "--scopes", "read:x"]);
+    app.config_settled().await;
     let body = app.cc_token(&id, &secret, API).await;
     assert_eq!(body["scope"], "read:x");
     let (_, claims) = verify(&app, body["access_token"].as_str().unwrap(), API).await;
