@@ -23,17 +23,60 @@ pub fn init_logs(default: &str) {
     };
 }
 
+/// How often the recorder folds recorded samples into its summaries.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The Prometheus recorder, installed on first use (one per process, shared by every server
-/// the process runs, as in tests).
+/// the process runs, as in tests). A thread runs its upkeep every 5 s: without it every
+/// request's latency sample is kept until the next scrape, and memory grows with traffic on a
+/// server nobody scrapes.
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
-            Ok(h) => Some(h),
+            Ok(h) => {
+                let upkeep = h.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("tessera-metrics".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(METRICS_UPKEEP);
+                            upkeep.run_upkeep();
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!(error = %e, "metrics upkeep thread not started: metrics memory grows until scraped");
+                }
+                Some(h)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "metrics disabled");
                 None
             }
         })
         .clone()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn the_metrics_recorder_has_an_upkeep_thread() {
+        assert!(super::metrics_handle().is_some());
+        // A new thread names itself once it runs: give it a moment.
+        let thread_names = || -> Vec<String> {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .collect()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !thread_names().iter().any(|n| n.trim() == "tessera-metrics") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "threads: {:?}",
+                thread_names()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
