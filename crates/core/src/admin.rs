@@ -490,7 +490,7 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     if let Some(l) = &spec.callbacks {
         let l = clean_list(l);
         l.iter()
-            .try_for_each(|u| validate::redirect_url(u))
+            .try_for_each(|u| validate::callback_url(u))
             .map_err(|e| invalid(format!("--callbacks: {e}")))?;
         c.callbacks = l;
     }

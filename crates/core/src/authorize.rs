@@ -201,10 +201,10 @@ pub async fn validate(
             ))
         })?;
     let redirect_uri = match get(p, "redirect_uri") {
-        Some(r) if client.callbacks.iter().any(|c| c == r) => r.to_owned(),
+        Some(r) if redirect_uri_allowed(&client.callbacks, r) => r.to_owned(),
         Some(_) => {
             return Err(page(OAuthError::invalid_request(
-                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly).",
+                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly; only a loopback IP callback may use another port).",
             )));
         }
         None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
@@ -508,6 +508,46 @@ impl AuthorizeError {
 
 mod respond;
 pub use respond::{Authorized, SignedIn, decide, respond};
+
+/// Is `given` one of the registered callbacks? Exact string comparison (RFC 9700 §4.1.3), with
+/// one exception: a callback on a loopback IP literal over http (`http://127.0.0.1/cb`,
+/// `http://[::1]/cb`) accepts any port, since a native app listens on whatever port the system
+/// gives it (RFC 8252 §7.3). Even then the rest of the string must be the registered one
+/// exactly: the comparison is textual, not between parsed URLs, so no normalisation (case,
+/// dot segments, percent-encoding, numeric host forms) can make another URL match.
+pub fn redirect_uri_allowed(callbacks: &[String], given: &str) -> bool {
+    callbacks
+        .iter()
+        .any(|c| c == given || loopback_with_other_port(c, given))
+}
+
+fn loopback_with_other_port(registered: &str, given: &str) -> bool {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let is_loopback_http = |u: &url::Url| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
+                Some(url::Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
+                _ => false,
+            }
+    };
+    let (Ok(mut expected), Ok(parsed)) = (url::Url::parse(registered), url::Url::parse(given))
+    else {
+        return false;
+    };
+    // The registered callback itself must be written in the form the parser prints, so that
+    // "the registered string with another port" has one spelling.
+    if expected.as_str() != registered || !is_loopback_http(&expected) {
+        return false;
+    }
+    let Some(port) = parsed.port() else {
+        return false;
+    };
+    if expected.set_port(Some(port)).is_err() {
+        return false;
+    }
+    expected.as_str() == given
+}
 
 #[cfg(test)]
 mod tests;

@@ -62,6 +62,27 @@ pub fn redirect_url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A callback URL (where codes and tokens are sent): a [`redirect_url`], and plain `http` only
+/// to this machine (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing crosses a network
+/// (RFC 9700 §2.1, RFC 8252 §8.3). Native apps' custom schemes are fine.
+pub fn callback_url(s: &str) -> Result<(), String> {
+    redirect_url(s)?;
+    let url = Url::parse(s).map_err(|e| format!("invalid URL '{s}': {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(format!(
+            "invalid URL '{s}': a callback over plain http is only allowed to localhost, \
+             127.0.0.1 or [::1]; use https"
+        ));
+    }
+    Ok(())
+}
+
 /// A web origin: `scheme://host[:port]`, nothing after it.
 pub fn web_origin(s: &str) -> Result<(), String> {
     let url =
@@ -129,6 +150,30 @@ mod tests {
         assert!(redirect_url("https://app.example.com/cb#frag").is_err());
         assert!(redirect_url("javascript:alert(1)").is_err());
         assert!(redirect_url("data:text/html,hi").is_err());
+    }
+
+    #[test]
+    fn callbacks_need_https_except_on_loopback() {
+        for ok in [
+            "https://app.example.com/callback",
+            "http://localhost:8080/callback",
+            "http://127.0.0.1/callback",
+            "http://127.0.0.2:9000/cb",
+            "http://[::1]:8080/cb",
+            "com.example.app://callback",
+        ] {
+            assert!(callback_url(ok).is_ok(), "{ok}");
+        }
+        for no in [
+            "http://app.example.com/callback",
+            "http://localhost.evil.example/callback",
+            "http://10.0.0.1/callback",
+            "https://app.example.com/cb#frag",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+        ] {
+            assert!(callback_url(no).is_err(), "{no}");
+        }
     }
 
     #[test]

@@ -450,3 +450,40 @@ async fn errors_are_delivered_to_proven_redirects_only() {
     assert!(page.delivery("https://id.example.com/").is_none());
     assert_eq!(page.error().code, ErrorCode::InvalidRequest);
 }
+
+#[test]
+fn redirect_uris_match_exactly_except_a_loopback_port() {
+    let cbs = vec![
+        "https://app.example.com/callback".to_owned(),
+        "http://127.0.0.1/cb".to_owned(),
+        "http://127.0.0.1:3000/cb2".to_owned(),
+        "http://localhost/cb".to_owned(),
+    ];
+    for ok in [
+        "https://app.example.com/callback",
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:49152/cb",
+        "http://127.0.0.1:3000/cb2",
+        "http://127.0.0.1:4000/cb2",
+        "http://localhost/cb",
+    ] {
+        assert!(redirect_uri_allowed(&cbs, ok), "{ok}");
+    }
+    for no in [
+        "https://app.example.com:8443/callback",
+        "https://app.example.com/callback/",
+        // RFC 8252 §8.3: only IP literals get the port exception, not the name localhost.
+        "http://localhost:49152/cb",
+        "http://127.0.0.1:49152/cb/",
+        "http://127.0.0.1:49152/CB",
+        "http://127.0.0.1:49152/cb?x",
+        "http://127.1:49152/cb",
+        "http://127.0.0.1:049152/cb",
+        "http://127.0.0.1:80/cb",
+        "https://127.0.0.1:49152/cb",
+        "http://user@127.0.0.1:49152/cb",
+        "http://127.0.0.1:49152/x/../cb",
+    ] {
+        assert!(!redirect_uri_allowed(&cbs, no), "{no}");
+    }
+}

@@ -14,5 +14,6 @@ mod login;
 mod nodes;
 mod oidc_client;
 mod rbac;
+mod security;
 mod support;
 mod token;
