@@ -119,17 +119,28 @@ fn hostile_loopback_variants() -> Vec<&'static str> {
     ]
 }
 
-async fn refused(b: &Browser, client_id: &str, redirect_uri: &str) {
-    let r = b
-        .authorize(&[
-            ("client_id", client_id),
-            ("redirect_uri", redirect_uri),
-            ("response_type", "code"),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
+/// A code + PKCE authorization request to `redirect_uri`.
+fn code_request<'a>(client_id: &'a str, redirect_uri: &'a str) -> [(&'a str, &'a str); 6] {
+    [
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// The request reaches the login page: the redirect URI was accepted.
+async fn accepted(b: &Browser, client_id: &str, redirect_uri: &str) {
+    let (path, _) = b
+        .to_login_page(&code_request(client_id, redirect_uri))
         .await;
+    assert!(path.starts_with("/u/login"), "{redirect_uri}: {path}");
+}
+
+async fn refused(b: &Browser, client_id: &str, redirect_uri: &str) {
+    let r = b.authorize(&code_request(client_id, redirect_uri)).await;
     assert!(
         r.headers().get("location").is_none(),
         "{redirect_uri:?} was redirected to {:?}",
@@ -155,17 +166,7 @@ async fn hostile_redirect_uris_get_the_error_page_and_no_redirect() {
         refused(&b, &spa, v).await;
     }
     // The registered callback itself is accepted.
-    let (path, _) = b
-        .to_login_page(&[
-            ("client_id", &spa),
-            ("redirect_uri", CB),
-            ("response_type", "code"),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .await;
-    assert!(path.starts_with("/u/login"), "{path}");
+    accepted(&b, &spa, CB).await;
 }
 
 #[tokio::test]
@@ -191,17 +192,7 @@ async fn a_loopback_callback_accepts_any_port_and_nothing_else() {
         "http://127.0.0.1:1/callback",
         "http://[::1]:51000/callback",
     ] {
-        let (path, _) = b
-            .to_login_page(&[
-                ("client_id", &native),
-                ("redirect_uri", ok),
-                ("response_type", "code"),
-                ("state", "s"),
-                ("code_challenge", CHALLENGE),
-                ("code_challenge_method", "S256"),
-            ])
-            .await;
-        assert!(path.starts_with("/u/login"), "{ok}: {path}");
+        accepted(&b, &native, ok).await;
     }
     for v in hostile_loopback_variants() {
         refused(&b, &native, v).await;
