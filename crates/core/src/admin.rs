@@ -274,6 +274,69 @@ pub async fn set_lifetimes(
     Ok(t)
 }
 
+/// Attack-protection settings; `None` leaves a value as it is.
+#[derive(Debug, Default, Clone)]
+pub struct AttackSettings {
+    pub brute_force: Option<bool>,
+    pub brute_force_max_attempts: Option<i64>,
+    pub suspicious_ip_throttling: Option<bool>,
+    pub suspicious_ip_max_attempts: Option<i64>,
+    pub token_rate_limit_per_minute: Option<i64>,
+}
+
+/// Changes the tenant's attack protection. Attempt limits are 1 to 10,000; the token rate
+/// limit is 0 (off) to 1,000,000 per minute.
+pub async fn set_attack_protection(
+    store: &dyn Store,
+    tenant_id: &str,
+    a: &AttackSettings,
+) -> AdminResult<Tenant> {
+    let mut t = store
+        .tenant(tenant_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+    let ap = &mut t.attack_protection;
+    let limits: [(&str, Option<i64>, &mut i64, i64, i64); 3] = [
+        (
+            "--brute-force-max-attempts",
+            a.brute_force_max_attempts,
+            &mut ap.brute_force_max_attempts,
+            1,
+            10_000,
+        ),
+        (
+            "--suspicious-ip-max-attempts",
+            a.suspicious_ip_max_attempts,
+            &mut ap.suspicious_ip_max_attempts,
+            1,
+            10_000,
+        ),
+        (
+            "--token-rate-limit",
+            a.token_rate_limit_per_minute,
+            &mut ap.token_rate_limit_per_minute,
+            0,
+            1_000_000,
+        ),
+    ];
+    for (flag, value, slot, min, max) in limits {
+        if let Some(v) = value {
+            if !(min..=max).contains(&v) {
+                return Err(invalid(format!("{flag} must be between {min} and {max}")));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(b) = a.brute_force {
+        ap.brute_force = b;
+    }
+    if let Some(b) = a.suspicious_ip_throttling {
+        ap.suspicious_ip_throttling = b;
+    }
+    store.update_tenant(&t).await?;
+    Ok(t)
+}
+
 // ---------------------------------------------------------------- APIs
 
 #[derive(Debug, Default, Clone)]
@@ -473,6 +536,7 @@ pub struct AppSpec {
     pub auth_method: Option<String>,
     pub legacy: Option<bool>,
     pub allow_pkce_plain: Option<bool>,
+    pub disabled: Option<bool>,
 }
 
 fn clean_list(list: &[String]) -> Vec<String> {
@@ -534,6 +598,9 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     if let Some(p) = spec.allow_pkce_plain {
         c.allow_pkce_plain = p;
     }
+    if let Some(d) = spec.disabled {
+        c.disabled = d;
+    }
     let public = c.token_endpoint_auth_method == AuthMethod::None;
     if public && c.allows_grant(GrantType::ClientCredentials) {
         return Err(invalid(
@@ -580,6 +647,7 @@ pub async fn create_app(
         client_secret_hash: None,
         client_metadata: Map::new(),
         allow_pkce_plain: false,
+        disabled: false,
         created_at: now,
         updated_at: now,
     };
@@ -816,9 +884,13 @@ pub async fn update_user(
 ) -> AdminResult<User> {
     let mut u = find_user(store, tenant, id_or_email).await?;
     let old_email = u.email.clone();
-    if let Some(pw) = apply_user_spec(&mut u, spec)? {
-        u.password_hash = hash(pw);
-    }
+    let password_changed = match apply_user_spec(&mut u, spec)? {
+        Some(pw) => {
+            u.password_hash = hash(pw);
+            true
+        }
+        None => false,
+    };
     if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
         return Err(AdminError::Conflict(format!(
             "a user with email {} already exists",
@@ -827,9 +899,15 @@ pub async fn update_user(
     }
     u.updated_at = clock.now();
     store.update_user(&u).await?;
+    if password_changed {
+        // A new password lifts brute-force blocks (Auth0 does the same on a reset).
+        crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
+    }
     Ok(u)
 }
 
+/// Blocks or unblocks a user. Unblocking also lifts the brute-force blocks on the user's email
+/// from every IP (`tessera users unblock`).
 pub async fn set_user_blocked(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -841,6 +919,9 @@ pub async fn set_user_blocked(
     u.blocked = blocked;
     u.updated_at = clock.now();
     store.update_user(&u).await?;
+    if !blocked {
+        crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
+    }
     Ok(u)
 }
 

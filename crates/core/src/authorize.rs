@@ -200,6 +200,12 @@ pub async fn validate(
                 "Unknown client: no application has this client_id.",
             ))
         })?;
+    if client.disabled {
+        return Err(page(OAuthError::new(
+            crate::ErrorCode::UnauthorizedClient,
+            "This application is disabled.",
+        )));
+    }
     let redirect_uri = match get(p, "redirect_uri") {
         Some(r) if redirect_uri_allowed(&client.callbacks, r) => r.to_owned(),
         Some(_) => {
@@ -264,12 +270,7 @@ pub async fn validate(
         Some((_, Some(m))) => m,
     };
     if response_mode == ResponseMode::WebMessage {
-        let allowed = web_origin(&redirect_uri).is_some_and(|o| {
-            client
-                .web_origins
-                .iter()
-                .any(|w| w.trim_end_matches('/') == o)
-        });
+        let allowed = web_origin(&redirect_uri).is_some_and(|o| client.allows_web_origin(&o));
         if !allowed {
             return Err(page(OAuthError::invalid_request(
                 "response_mode=web_message needs the redirect_uri's origin in the application's \

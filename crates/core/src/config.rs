@@ -43,6 +43,12 @@ impl ConfigCache {
         })
     }
 
+    /// Does any application allow `origin` (what a CORS preflight, which names no application,
+    /// is checked against)?
+    pub fn allows_web_origin(&self, origin: &str) -> bool {
+        self.clients.values().any(|c| c.allows_web_origin(origin))
+    }
+
     pub fn len(&self) -> usize {
         self.clients.len() + self.apis.len() + self.grants.len()
     }

@@ -23,6 +23,10 @@ pub enum ErrorCode {
     InsufficientScope,
     ServerError,
     TemporarilyUnavailable,
+    /// Sign-ins refused by attack protection (Auth0's code), 429.
+    TooManyAttempts,
+    /// The token endpoint's per-application rate limit (Auth0's code), 429.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -46,6 +50,8 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::TooManyRequests => "too_many_requests",
         }
     }
 
@@ -58,6 +64,7 @@ impl ErrorCode {
             Self::AccessDenied | Self::UnauthorizedClient | Self::InsufficientScope => 403,
             Self::ServerError => 500,
             Self::TemporarilyUnavailable => 503,
+            Self::TooManyAttempts | Self::TooManyRequests => 429,
             _ => 400,
         }
     }
@@ -75,6 +82,8 @@ pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
     pub cause: Option<String>,
+    /// Seconds after which the request may succeed (`Retry-After`), for 429 answers.
+    pub retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -95,12 +104,19 @@ impl OAuthError {
             code,
             description,
             cause: None,
+            retry_after: None,
         }
     }
 
     /// Attach a private cause (logged, never sent).
     pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
         self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// Sets `Retry-After` (at least one second).
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds.max(1));
         self
     }
 

@@ -3,6 +3,7 @@
 //! storage is reached through the traits in [`store`], time through [`clock::Clock`].
 
 pub mod admin;
+pub mod attack;
 pub mod authorize;
 pub mod clock;
 pub mod config;

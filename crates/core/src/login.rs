@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
-    StoreError,
+    StoreError, attack,
     model::{Artifact, ArtifactKind, Tenant, User},
     password,
     secret::{Secret, SecretHash, random_bytes},
@@ -121,6 +121,8 @@ pub async fn finish_transaction(
 pub enum LoginFailure {
     WrongCredentials,
     Blocked,
+    /// Attack protection refused the attempt before the password was checked.
+    Refused(attack::Refusal),
     Store(StoreError),
 }
 
@@ -130,27 +132,43 @@ impl From<StoreError> for LoginFailure {
     }
 }
 
-/// Checks an email and password against the tenant's database connection. Spends one argon2id
-/// hash whether or not the user exists; a blocked user is refused after the password matched,
-/// so the refusal reveals nothing to someone without the password.
+/// Checks an email and password, from `ip`, against the tenant's database connection.
+///
+/// Attack protection first: a throttled IP or a blocked (email, IP) pair is refused without a
+/// hash. Otherwise one argon2id hash is spent whether or not the user exists, and a failure
+/// counts against the IP and the pair either way, so neither the answer, its timing nor a
+/// later block tells whether the email has an account. A blocked user is refused after the
+/// password matched, so that refusal reveals nothing to someone without the password.
 pub async fn check_password(
     store: &dyn Store,
     tenant: &Tenant,
     email: &str,
     password: &str,
+    ip: &str,
+    now: i64,
 ) -> Result<User, LoginFailure> {
-    if password.is_empty() || password.len() > password::MAX_LENGTH {
-        return Err(LoginFailure::WrongCredentials);
+    if let Some(refusal) = attack::before_sign_in(store, tenant, email, ip, now).await? {
+        return Err(LoginFailure::Refused(refusal));
     }
-    let user = store.user_by_email(&tenant.id, email.trim()).await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    if !password::verify_pooled(stored, password.to_owned()).await {
+    let user = if password.is_empty() || password.len() > password::MAX_LENGTH {
+        None
+    } else {
+        let user = store.user_by_email(&tenant.id, email.trim()).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        if password::verify_pooled(stored, password.to_owned()).await {
+            user
+        } else {
+            None
+        }
+    };
+    let Some(user) = user else {
+        attack::sign_in_failed(store, tenant, email, ip, now).await?;
         return Err(LoginFailure::WrongCredentials);
-    }
-    let user = user.ok_or(LoginFailure::WrongCredentials)?;
+    };
     if user.blocked {
         return Err(LoginFailure::Blocked);
     }
+    attack::sign_in_succeeded(store, tenant, email, ip).await?;
     Ok(user)
 }
 

@@ -22,6 +22,7 @@ struct Inner {
     artifacts: Vec<Artifact>,
     roles: Vec<Role>,
     scripts: Vec<Script>,
+    counters: std::collections::HashMap<(String, CounterKind, String, String), Counter>,
 }
 
 impl Inner {
@@ -595,5 +596,66 @@ impl ScriptStore for MemoryStore {
         let before = g.scripts.len();
         g.scripts.retain(|x| !(x.tenant_id == tenant && x.id == id));
         Ok(g.scripts.len() != before)
+    }
+}
+
+#[async_trait]
+impl CounterStore for MemoryStore {
+    async fn hit_counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+        rule: CounterRule,
+        now: i64,
+    ) -> StoreResult<Counter> {
+        let mut g = self.lock();
+        let key = (tenant.to_owned(), kind, subject.to_owned(), ip.to_owned());
+        let c = g.counters.entry(key).or_insert(Counter {
+            count: 0,
+            expires_at: now,
+        });
+        if c.expires_at <= now {
+            *c = Counter {
+                count: 0,
+                expires_at: now + rule.window,
+            };
+        }
+        c.count += 1;
+        if c.count == rule.limit {
+            c.expires_at = c.expires_at.max(now + rule.block);
+        }
+        Ok(*c)
+    }
+    async fn counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+    ) -> StoreResult<Option<Counter>> {
+        let key = (tenant.to_owned(), kind, subject.to_owned(), ip.to_owned());
+        Ok(self.lock().counters.get(&key).copied())
+    }
+    async fn clear_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: Option<&str>,
+    ) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let before = g.counters.len();
+        g.counters.retain(|(t, k, s, i), _| {
+            !(t == tenant && *k == kind && s == subject && ip.is_none_or(|ip| ip == i))
+        });
+        Ok((before - g.counters.len()) as u64)
+    }
+    async fn purge_counters(&self, before: i64) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let n = g.counters.len();
+        g.counters.retain(|_, c| c.expires_at >= before);
+        Ok((n - g.counters.len()) as u64)
     }
 }

@@ -187,6 +187,87 @@ pub trait ArtifactStore: Send + Sync {
     async fn purge_artifacts(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// What an attack-protection counter counts (see [`crate::attack`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CounterKind {
+    /// Failed sign-ins for one email from one IP (brute-force protection).
+    UserIp,
+    /// Failed sign-ins from one IP, any email (suspicious-IP throttling).
+    Ip,
+    /// Token requests of one application (the per-client rate limit).
+    Client,
+}
+
+impl CounterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserIp => "user_ip",
+            Self::Ip => "ip",
+            Self::Client => "client",
+        }
+    }
+}
+
+/// How a counter grows. A hit on an expired (or missing) counter starts it at 1 with
+/// `expires_at = now + window`; later hits add one. The hit that reaches `limit` moves
+/// `expires_at` to `now + block` if that is later, so the counter stays at or over the limit
+/// until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterRule {
+    pub window: i64,
+    pub limit: i64,
+    pub block: i64,
+}
+
+/// A counter's state after a hit, or as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub count: i64,
+    pub expires_at: i64,
+}
+
+impl Counter {
+    /// Is the counter at or over `limit` and still live at `now`?
+    pub fn reached(&self, limit: i64, now: i64) -> bool {
+        self.count >= limit && now < self.expires_at
+    }
+}
+
+/// Attack-protection counters, kept in the database so that every node counts the same
+/// attempts. `subject` is a hashed email or a client id (empty for [`CounterKind::Ip`]); `ip`
+/// is empty for [`CounterKind::Client`].
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// Adds one to the counter in one atomic statement (racing hits from several nodes all
+    /// count) and returns its new state.
+    async fn hit_counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+        rule: CounterRule,
+        now: i64,
+    ) -> StoreResult<Counter>;
+    async fn counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+    ) -> StoreResult<Option<Counter>>;
+    /// Deletes the subject's counters: from one IP, or from every IP when `ip` is `None`.
+    async fn clear_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: Option<&str>,
+    ) -> StoreResult<u64>;
+    /// Deletes, in every tenant, counters that expired before `before`. The count.
+    async fn purge_counters(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// Everything a node needs from storage.
 pub trait Store:
     TenantStore
@@ -198,6 +279,7 @@ pub trait Store:
     + ArtifactStore
     + RoleStore
     + ScriptStore
+    + CounterStore
 {
 }
 
@@ -211,5 +293,6 @@ impl<T> Store for T where
         + ArtifactStore
         + RoleStore
         + ScriptStore
+        + CounterStore
 {
 }

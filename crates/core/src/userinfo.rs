@@ -18,10 +18,20 @@ fn invalid_token(msg: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, msg)
 }
 
-/// The claims `/userinfo` returns for a bearer token: `sub`, and what its scopes allow.
-pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, OAuthError> {
+/// What `/userinfo` answers for a bearer token.
+#[derive(Debug)]
+pub struct UserInfo {
+    /// `sub`, and what the token's scopes allow.
+    pub claims: Map<String, Value>,
+    /// The application the token was issued to (its web origins may read the answer).
+    pub client: crate::model::Client,
+}
+
+/// The claims `/userinfo` returns for a bearer token. The token's user must exist and not be
+/// blocked, and its application must exist and not be disabled.
+pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<UserInfo, OAuthError> {
     let now = ctx.clock.now();
-    let (user_id, scopes) = if token.matches('.').count() == 2 {
+    let (user_id, scopes, client_id) = if token.matches('.').count() == 2 {
         jwt_subject(ctx, token, now).await?
     } else {
         let hash = SecretHash::of(token);
@@ -39,7 +49,11 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
                     .collect()
             })
             .unwrap_or_default();
-        (a.user_id.unwrap_or_default(), scopes)
+        (
+            a.user_id.unwrap_or_default(),
+            scopes,
+            a.client_id.unwrap_or_default(),
+        )
     };
     if !scopes.iter().any(|s| s == "openid") {
         return Err(OAuthError::new(
@@ -53,14 +67,24 @@ pub async fn userinfo(ctx: &Ctx<'_>, token: &str) -> Result<Map<String, Value>, 
         .await?
         .filter(|u| !u.blocked)
         .ok_or_else(|| invalid_token("The access token's user does not exist or is blocked."))?;
-    Ok(profile_claims(&user, &scopes))
+    let client = ctx
+        .client(&client_id)
+        .await?
+        .filter(|c| !c.disabled)
+        .ok_or_else(|| {
+            invalid_token("The access token's application does not exist or is disabled.")
+        })?;
+    Ok(UserInfo {
+        claims: profile_claims(&user, &scopes),
+        client,
+    })
 }
 
 async fn jwt_subject(
     ctx: &Ctx<'_>,
     token: &str,
     now: i64,
-) -> Result<(String, Vec<String>), OAuthError> {
+) -> Result<(String, Vec<String>, String), OAuthError> {
     let bad = || invalid_token("The access token is not a valid token of this tenant.");
     // Only the tenant's own keys: an HS256 API's secret is held by that API's owner, who must
     // not be able to mint tokens that read any user's profile here.
@@ -84,7 +108,13 @@ async fn jwt_subject(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    Ok((sub, scopes))
+    // `azp` in Auth0's dialect, `client_id` in RFC 9068's.
+    let client_id = claims["azp"]
+        .as_str()
+        .or(claims["client_id"].as_str())
+        .ok_or_else(bad)?
+        .to_owned();
+    Ok((sub, scopes, client_id))
 }
 
 fn audiences(claims: &Value) -> Vec<String> {

@@ -36,6 +36,7 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     settings.listen = addr;
+    let trusted_proxies = crate::web::trusted_proxies(&settings.trusted_proxies)?;
     let install = boot::open(&settings, true)
         .await
         .map_err(|e| e.to_string())?;
@@ -48,7 +49,8 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     )
     .await
     .map_err(|e| e.to_string())?
-    .with_template_overrides(install.data_dir.join("templates").join(&install.tenant.id));
+    .with_template_overrides(install.data_dir.join("templates").join(&install.tenant.id))
+    .with_trusted_proxies(trusted_proxies);
     let refresher = state.spawn_refresher(Duration::from_millis(settings.config_poll_ms.max(10)));
     let purger = state.spawn_purger(Duration::from_secs(600));
     let app = crate::routes::router(state);

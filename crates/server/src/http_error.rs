@@ -30,6 +30,9 @@ pub fn json_error(e: &OAuthError) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(secs) = e.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if e.code == ErrorCode::InvalidClient {
         h.insert(
             header::WWW_AUTHENTICATE,

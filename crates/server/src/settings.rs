@@ -24,6 +24,9 @@ pub struct Settings {
     pub master_key: Option<String>,
     /// How often (ms) a node checks the database for configuration changes.
     pub config_poll_ms: u64,
+    /// Reverse proxies (IP addresses or networks such as `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for Settings {
                 &self.master_key.as_ref().map(|_| "<redacted>"),
             )
             .field("config_poll_ms", &self.config_poll_ms)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -51,6 +55,7 @@ impl Default for Settings {
             issuer: None,
             master_key: None,
             config_poll_ms: 250,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -87,6 +92,7 @@ impl Settings {
             "issuer",
             "master_key",
             "config_poll_ms",
+            "trusted_proxies",
         ]))
         .merge(Serialized::defaults(flags))
         .extract()

@@ -31,6 +31,8 @@ pub struct AppState {
     pub pages: Arc<crate::web::Pages>,
     /// Runs Actions and Rules.
     pub engine: Arc<tessera_actions::Engine>,
+    /// Proxies whose `X-Forwarded-For` names the client (the `trusted_proxies` setting).
+    pub trusted_proxies: Arc<[crate::web::IpNet]>,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -89,6 +91,7 @@ impl AppState {
             metrics,
             pages: Arc::new(crate::web::Pages::new(None)),
             engine: Arc::new(tessera_actions::Engine::default()),
+            trusted_proxies: Arc::new([]),
             snapshot: Arc::new(RwLock::new(Arc::new(snap))),
         })
     }
@@ -96,6 +99,12 @@ impl AppState {
     /// Uses the templates in `dir` (when it exists) in place of the embedded ones.
     pub fn with_template_overrides(mut self, dir: std::path::PathBuf) -> Self {
         self.pages = Arc::new(crate::web::Pages::new(Some(dir)));
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<crate::web::IpNet>) -> Self {
+        self.trusted_proxies = proxies.into();
         self
     }
 
@@ -114,7 +123,7 @@ impl AppState {
         }
     }
 
-    /// Deletes expired artifacts every `every`, keeping consumed codes and tokens for an hour
+    /// Deletes expired artifacts and attack-protection counters every `every`, keeping consumed codes and tokens for an hour
     /// past their expiry so a late replay is still recognised as reuse.
     pub fn spawn_purger(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let st = self.clone();
@@ -126,6 +135,15 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(purged = n, "expired artifacts purged"),
                     Err(e) => tracing::warn!(error = %e, "purging expired artifacts failed"),
+                }
+                match st.store.purge_counters(st.clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::debug!(purged = n, "expired attack-protection counters purged")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging attack-protection counters failed")
+                    }
                 }
             }
         })

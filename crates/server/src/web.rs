@@ -3,7 +3,7 @@
 //! and the responses an authorization endpoint sends (redirect, auto-submitting form_post page,
 //! error page).
 
-use std::path::PathBuf;
+use std::{net::IpAddr, path::PathBuf};
 
 use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -218,6 +218,49 @@ pub fn no_store(h: &mut HeaderMap) {
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// CORS for `/oauth/token` and `/userinfo` (never `/authorize`): echoes the request's `Origin`
+/// when `allowed` accepts it. Always `Vary: Origin`, since the answer depends on it.
+pub fn cors(resp: &mut Response, headers: &HeaderMap, allowed: impl FnOnce(&str) -> bool) {
+    let h = resp.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && allowed(origin)
+        && let Ok(v) = HeaderValue::from_str(origin)
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+}
+
+/// Answers a CORS preflight (`OPTIONS`) for an endpoint taking `methods`: 204 with the allowed
+/// methods and headers when some application allows the origin, else 403 without them.
+pub fn preflight(
+    st: &crate::state::AppState,
+    headers: &HeaderMap,
+    methods: &'static str,
+) -> Response {
+    let snap = st.snapshot();
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    cors(&mut resp, headers, |o| snap.config.allows_web_origin(o));
+    let h = resp.headers_mut();
+    if h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(methods),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type, Auth0-Client"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+    } else {
+        *resp.status_mut() = StatusCode::FORBIDDEN;
+    }
+    resp
+}
+
 /// The value of cookie `name` in the request, if any.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -251,7 +294,105 @@ pub fn set_cookie(
 }
 
 /// What scripts see of this request as `event.request`.
+/// An IP network from the `trusted_proxies` setting: `10.0.0.0/8`, `::1`, `fd00::/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "'{}' is not an IP address or network (10.0.0.0/8, ::1)",
+                s.escape_default()
+            )
+        };
+        let (addr, prefix) = s
+            .trim()
+            .split_once('/')
+            .map_or((s.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+        };
+        // An IPv4-mapped network is kept as the IPv4 network it is.
+        match (addr, canonical(addr)) {
+            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) => Ok(Self {
+                addr: v4,
+                prefix: prefix.checked_sub(96).ok_or_else(bad)?,
+            }),
+            _ => Ok(Self { addr, prefix }),
+        }
+    }
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let prefix = u32::from(self.prefix);
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+                (u32::from(net) ^ u32::from(ip)) & mask == 0
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                (u128::from(net) ^ u128::from(ip)) & mask == 0
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v) => v.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Parses the `trusted_proxies` setting.
+pub fn trusted_proxies(list: &[String]) -> Result<Vec<IpNet>, String> {
+    list.iter()
+        .map(|s| s.parse().map_err(|e| format!("trusted_proxies: {e}")))
+        .collect()
+}
+
+/// The client's IP: the TCP peer, unless the peer is a trusted proxy. Then `X-Forwarded-For` is
+/// read from the right, skipping trusted proxies, and the first other address is the client
+/// (the left part of the header is whatever the client sent, so it is never believed). A peer
+/// that is not trusted cannot choose its IP with the header.
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return canonical(peer);
+    }
+    let mut hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    while let Some(hop) = hops.pop() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => continue,
+            Ok(ip) => return canonical(ip),
+            // A garbled hop: stop at the last address a trusted proxy vouched for.
+            Err(_) => break,
+        }
+    }
+    canonical(peer)
+}
+
 pub fn request_info(
+    st: &crate::state::AppState,
     headers: &HeaderMap,
     peer: std::net::SocketAddr,
     query: &std::collections::HashMap<String, String>,
@@ -265,7 +406,7 @@ pub fn request_info(
     };
     let host = header(header::HOST);
     tessera_core::hooks::RequestInfo {
-        ip: peer.ip().to_string(),
+        ip: client_ip(headers, peer.ip(), &st.trusted_proxies).to_string(),
         hostname: host
             .rsplit_once(':')
             .map_or(host.clone(), |(h, _)| h.to_owned()),
@@ -280,6 +421,85 @@ pub fn request_info(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.255.0.1")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("127.0.0.1").contains(ip("127.0.0.1")));
+        assert!(!net("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(!net("0.0.0.0/0").contains(ip("::1")));
+        assert!(net("fd00::/8").contains(ip("fd12::1")));
+        assert!(net("::/0").contains(ip("2001:db8::1")));
+        // IPv4-mapped addresses are their IPv4 selves, on either side.
+        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
+        assert!(net("::ffff:10.0.0.0/104").contains(ip("10.9.9.9")));
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0",
+            "",
+            "x",
+            "10.0.0.0/-1",
+            "::ffff:10.0.0.0/90",
+        ] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_client_ip_comes_from_forwarded_for_only_through_trusted_proxies() {
+        let trusted = trusted_proxies(&["10.0.0.0/8".into(), "127.0.0.1".into()]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let xff = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+            h
+        };
+        // A direct client cannot pick its IP.
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), ip("203.0.113.1"), &trusted),
+            ip("203.0.113.1")
+        );
+        // Through a trusted proxy: the rightmost hop that is not a trusted proxy.
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), ip("10.0.0.5"), &trusted),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            client_ip(
+                &xff("6.6.6.6, 1.2.3.4, 10.0.0.9"),
+                ip("127.0.0.1"),
+                &trusted
+            ),
+            ip("1.2.3.4")
+        );
+        let mut two = HeaderMap::new();
+        two.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        two.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        assert_eq!(client_ip(&two, ip("10.0.0.5"), &trusted), ip("1.2.3.4"));
+        // No header, only trusted hops, or a garbled hop: the last address vouched for.
+        assert_eq!(
+            client_ip(&HeaderMap::new(), ip("10.0.0.5"), &trusted),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_ip(&xff("10.1.1.1"), ip("10.0.0.5"), &trusted),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_ip(&xff("1.2.3.4, garbage"), ip("10.0.0.5"), &trusted),
+            ip("10.0.0.5")
+        );
+        // No trusted proxies: the header is never read.
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), ip("10.0.0.5"), &[]),
+            ip("10.0.0.5")
+        );
+    }
 
     #[test]
     fn templates_escape_what_they_show() {

@@ -98,6 +98,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("consumed_at", Int),
         ],
     ),
+    (
+        "attack_counters",
+        &[
+            ("tenant_id", Text),
+            ("kind", Text),
+            ("subject", Text),
+            ("ip", Text),
+            ("hits", Int),
+            ("expires_at", Int),
+        ],
+    ),
 ];
 
 /// Rows read per page, so a large artifacts table is never all in memory.

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 type Migration = (i64, &'static str, &'static str);
 
@@ -36,6 +36,11 @@ const SQLITE: &[Migration] = &[
         "scripts",
         include_str!("../migrations/sqlite/0004_scripts.sql"),
     ),
+    (
+        5,
+        "attack counters",
+        include_str!("../migrations/sqlite/0005_attack_counters.sql"),
+    ),
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -58,6 +63,11 @@ const POSTGRES: &[Migration] = &[
         4,
         "scripts",
         include_str!("../migrations/postgres/0004_scripts.sql"),
+    ),
+    (
+        5,
+        "attack counters",
+        include_str!("../migrations/postgres/0005_attack_counters.sql"),
     ),
 ];
 

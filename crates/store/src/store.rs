@@ -893,3 +893,106 @@ impl ScriptStore for SqlStore {
         Ok(self.exec("script", sql, &[Text(tenant), Text(id)]).await? > 0)
     }
 }
+
+fn read_counter(r: &dyn RowRead) -> StoreResult<Counter> {
+    Ok(Counter {
+        count: r.int("hits")?,
+        expires_at: r.int("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl CounterStore for SqlStore {
+    async fn hit_counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+        rule: CounterRule,
+        now: i64,
+    ) -> StoreResult<Counter> {
+        // One upsert, so hits racing from several nodes all count. $5 now, $6 limit, $7 the
+        // window's end, $8 the block's end.
+        let sql = "INSERT INTO attack_counters (tenant_id, kind, subject, ip, hits, expires_at) \
+            VALUES ($1, $2, $3, $4, 1, CASE WHEN $6 <= 1 AND $8 > $7 THEN $8 ELSE $7 END) \
+            ON CONFLICT (tenant_id, kind, subject, ip) DO UPDATE SET \
+            hits = CASE WHEN attack_counters.expires_at <= $5 THEN 1 ELSE attack_counters.hits + 1 END, \
+            expires_at = CASE \
+                WHEN attack_counters.expires_at <= $5 THEN (CASE WHEN $6 <= 1 AND $8 > $7 THEN $8 ELSE $7 END) \
+                WHEN attack_counters.hits + 1 = $6 AND $8 > attack_counters.expires_at THEN $8 \
+                ELSE attack_counters.expires_at END \
+            RETURNING hits, expires_at";
+        let args = [
+            Text(tenant),
+            Text(kind.as_str()),
+            Text(subject),
+            Text(ip),
+            Int(now),
+            Int(rule.limit),
+            Int(now.saturating_add(rule.window)),
+            Int(now.saturating_add(rule.block)),
+        ];
+        self.fetch_one_row("attack counter", true, sql, &args, read_counter)
+            .await?
+            .ok_or_else(|| StoreError::Backend("the counter upsert returned no row".into()))
+    }
+
+    async fn counter(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: &str,
+    ) -> StoreResult<Option<Counter>> {
+        let sql = "SELECT hits, expires_at FROM attack_counters \
+            WHERE tenant_id = $1 AND kind = $2 AND subject = $3 AND ip = $4";
+        let args = [Text(tenant), Text(kind.as_str()), Text(subject), Text(ip)];
+        self.fetch_one_row("attack counter", false, sql, &args, read_counter)
+            .await
+    }
+
+    async fn clear_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        ip: Option<&str>,
+    ) -> StoreResult<u64> {
+        match ip {
+            Some(ip) => {
+                let sql = "DELETE FROM attack_counters \
+                    WHERE tenant_id = $1 AND kind = $2 AND subject = $3 AND ip = $4";
+                let args = [Text(tenant), Text(kind.as_str()), Text(subject), Text(ip)];
+                self.exec("attack counter", sql, &args).await
+            }
+            None => {
+                let sql = "DELETE FROM attack_counters \
+                    WHERE tenant_id = $1 AND kind = $2 AND subject = $3";
+                let args = [Text(tenant), Text(kind.as_str()), Text(subject)];
+                self.exec("attack counter", sql, &args).await
+            }
+        }
+    }
+
+    async fn purge_counters(&self, before: i64) -> StoreResult<u64> {
+        // In batches, like the artifacts: a credential-stuffing run can leave many rows.
+        let sql = "DELETE FROM attack_counters WHERE rowid IN \
+            (SELECT rowid FROM attack_counters WHERE expires_at < $1 LIMIT $2)";
+        let mut total = 0;
+        loop {
+            let n = self
+                .exec(
+                    "attack counter purge",
+                    sql,
+                    &[Int(before), Int(PURGE_BATCH)],
+                )
+                .await?;
+            total += n;
+            if n < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}

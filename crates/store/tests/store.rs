@@ -9,7 +9,7 @@ use tessera_core::{
     keys::{MasterKey, new_key_record},
     model::*,
     secret::SecretHash,
-    store::{ArtifactStore, ClientStore, UserStore},
+    store::{ArtifactStore, ClientStore, Counter, CounterKind, CounterRule, UserStore},
 };
 use tessera_store::{
     SqlStore,
@@ -91,6 +91,8 @@ backends!(
     signing_keys_added_at_once_leave_one_current,
     first_signing_key_is_added_once,
     keys_with_a_nul_character_match_nothing,
+    counters_count_block_expire_and_clear,
+    counters_racing_hits_all_count,
 );
 
 async fn with_tenants(s: &dyn Store) {
@@ -119,6 +121,7 @@ fn client(id: &str) -> Client {
         client_secret_hash: Some(SecretHash::of("s")),
         client_metadata: Default::default(),
         allow_pkce_plain: false,
+        disabled: false,
         created_at: 10,
         updated_at: 10,
     }
@@ -867,6 +870,16 @@ async fn populate(s: &dyn Store, master: &MasterKey) {
         .await
         .unwrap()
         .unwrap();
+    let rule = CounterRule {
+        window: 1_000,
+        limit: 2,
+        block: 5_000,
+    };
+    for _ in 0..2 {
+        s.hit_counter(T, CounterKind::UserIp, "h(ann)", "10.0.0.1", rule, 100)
+            .await
+            .unwrap();
+    }
     let mut none = artifact(ArtifactKind::Session, "sess", "s1", 9_000);
     none.client_id = None;
     none.user_id = None;
@@ -893,6 +906,12 @@ async fn dump(s: &dyn Store) -> String {
         ] {
             out += &format!("{:?}\n", s.artifact(t, kind, hash).await.unwrap());
         }
+        out += &format!(
+            "{:?}\n",
+            s.counter(t, CounterKind::UserIp, "h(ann)", "10.0.0.1")
+                .await
+                .unwrap()
+        );
     }
     out
 }
@@ -1151,4 +1170,154 @@ async fn first_signing_key_is_added_once(s: &dyn Store) {
     assert_eq!(s.signing_keys(T).await.unwrap().len(), 1);
     let k3 = new_key_record(T, SigningAlg::ES256, &master, 200).unwrap();
     assert!(!s.add_first_signing_key(&k3).await.unwrap());
+}
+
+async fn counters_count_block_expire_and_clear(s: &dyn Store) {
+    let rule = CounterRule {
+        window: 100,
+        limit: 3,
+        block: 1_000,
+    };
+    let hit = |subject: &'static str, ip: &'static str, now: i64| {
+        s.hit_counter(T, CounterKind::UserIp, subject, ip, rule, now)
+    };
+    assert_eq!(
+        hit("a", "ip1", 10).await.unwrap(),
+        Counter {
+            count: 1,
+            expires_at: 110
+        }
+    );
+    assert_eq!(hit("a", "ip1", 20).await.unwrap().count, 2);
+    // The hit that reaches the limit moves the expiry to the end of the block.
+    let c = hit("a", "ip1", 30).await.unwrap();
+    assert_eq!(
+        c,
+        Counter {
+            count: 3,
+            expires_at: 1_030
+        }
+    );
+    assert!(c.reached(3, 1_029) && !c.reached(3, 1_030));
+    // Later hits count on without moving it.
+    assert_eq!(
+        hit("a", "ip1", 40).await.unwrap(),
+        Counter {
+            count: 4,
+            expires_at: 1_030
+        }
+    );
+    // An expired counter starts again at 1.
+    assert_eq!(
+        hit("a", "ip1", 1_030).await.unwrap(),
+        Counter {
+            count: 1,
+            expires_at: 1_130
+        }
+    );
+    // A window that ran out before the limit starts again too.
+    hit("b", "ip1", 0).await.unwrap();
+    hit("b", "ip1", 50).await.unwrap();
+    assert_eq!(hit("b", "ip1", 100).await.unwrap().count, 1);
+
+    // A rule without a block keeps the window's end.
+    let ip_rule = CounterRule {
+        window: 100,
+        limit: 2,
+        block: 0,
+    };
+    s.hit_counter(T, CounterKind::Ip, "", "ip9", ip_rule, 10)
+        .await
+        .unwrap();
+    let c = s
+        .hit_counter(T, CounterKind::Ip, "", "ip9", ip_rule, 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        c,
+        Counter {
+            count: 2,
+            expires_at: 110
+        }
+    );
+
+    // Kinds, subjects, IPs and tenants are separate counters.
+    hit("a", "ip2", 1_040).await.unwrap();
+    assert_eq!(
+        s.counter(T, CounterKind::UserIp, "a", "ip2").await.unwrap(),
+        Some(Counter {
+            count: 1,
+            expires_at: 1_140
+        })
+    );
+    assert_eq!(
+        s.counter(T, CounterKind::Ip, "a", "ip2").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.counter("t2", CounterKind::UserIp, "a", "ip2")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Clearing one IP, then all of a subject's.
+    assert_eq!(
+        s.clear_counters(T, CounterKind::UserIp, "a", Some("ip2"))
+            .await
+            .unwrap(),
+        1
+    );
+    hit("a", "ip2", 1_040).await.unwrap();
+    assert_eq!(
+        s.clear_counters(T, CounterKind::UserIp, "a", None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.counter(T, CounterKind::UserIp, "a", "ip1").await.unwrap(),
+        None
+    );
+    assert!(
+        s.counter(T, CounterKind::UserIp, "b", "ip1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The purge takes only what expired.
+    assert_eq!(
+        s.purge_counters(150).await.unwrap(),
+        1,
+        "ip9 expired at 110"
+    );
+    assert!(
+        s.counter(T, CounterKind::UserIp, "b", "ip1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(s.purge_counters(10_000).await.unwrap(), 1);
+    assert_eq!(
+        s.counter(T, CounterKind::UserIp, "b", "ip1").await.unwrap(),
+        None
+    );
+}
+
+async fn counters_racing_hits_all_count(s: &dyn Store) {
+    let rule = CounterRule {
+        window: 1_000,
+        limit: 100,
+        block: 0,
+    };
+    let hits = (0..16).map(|_| s.hit_counter(T, CounterKind::Ip, "", "10.9.9.9", rule, 5));
+    let results = futures_join_all(hits).await;
+    let mut counts: Vec<i64> = results.into_iter().map(|r| r.unwrap().count).collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=16).collect::<Vec<_>>(),
+        "every hit counted once"
+    );
 }

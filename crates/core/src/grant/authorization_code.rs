@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::{
-    ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
+    ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
     user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
 };
 use crate::{
@@ -33,7 +33,7 @@ fn invalid_grant(msg: &str) -> OAuthError {
 pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     // 1. Who is asking: confidential clients with their secret, public ones with PKCE alone.
     let creds = ClientCredentials::from_request(req)?;
-    let client = authenticate_client(ctx, &creds).await?;
+    let client = token_client(ctx, &creds).await?;
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

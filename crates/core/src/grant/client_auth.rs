@@ -124,6 +124,18 @@ pub async fn authenticate_client(
         }
         return Err(denied().with_cause(format!("no client {}", creds.client_id)));
     };
+    let checked = check_secret(&client, creds);
+    if checked.is_ok() && client.disabled {
+        // Said only to a caller that proved the secret (or to a public client's caller).
+        return Err(OAuthError::invalid_client(
+            "The application is disabled: enable it with `tessera apps update CLIENT_ID --disabled false`.",
+        ));
+    }
+    checked
+}
+
+fn check_secret(client: &Client, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+    let denied = || OAuthError::invalid_client("Unknown client or wrong client credentials.");
     match (&client.client_secret_hash, &creds.secret) {
         // RFC 6749 §2.3 / OIDC Core §9: the client uses the method it registered. Said only once
         // the secret is proven, so it tells a stranger nothing.
@@ -144,15 +156,23 @@ pub async fn authenticate_client(
                     creds.method.as_str(),
                 )));
             }
-            Ok(client)
+            Ok(client.clone())
         }
         (Some(_), Some(_)) => Err(denied().with_cause("wrong client secret")),
         (Some(_), None) => Err(OAuthError::invalid_client(
             "Client authentication is required: send client_secret, or Basic credentials.",
         )),
-        (None, None) => Ok(client),
+        (None, None) => Ok(client.clone()),
         (None, Some(_)) => Err(denied().with_cause("public client sent a secret")),
     }
+}
+
+/// A token request's client: authenticated, then counted against the tenant's per-application
+/// token rate limit (after authentication, so nobody can spend another application's quota).
+pub async fn token_client(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+    let client = authenticate_client(ctx, creds).await?;
+    crate::attack::token_request(ctx.store, ctx.tenant, &client.client_id, ctx.clock.now()).await?;
+    Ok(client)
 }
 
 #[cfg(test)]

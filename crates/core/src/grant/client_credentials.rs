@@ -5,7 +5,7 @@
 use super::{
     ClientCredentials, Ctx, TokenFormat, TokenRequest, TokenResponse,
     access_token::{AccessTokenFacts, mint_access_token},
-    authenticate_client,
+    token_client,
 };
 use crate::{ErrorCode, OAuthError, model::GrantType, scope};
 
@@ -17,7 +17,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
             "The client_credentials grant needs a confidential client: send client_secret, or Basic credentials.",
         ));
     }
-    let client = authenticate_client(ctx, &creds).await?;
+    let client = token_client(ctx, &creds).await?;
     if !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

@@ -13,7 +13,7 @@ mod user_tokens;
 pub use access_token::{
     AccessTokenClaims, AccessTokenFacts, hs256_aad, hs256_secret, mint_access_token,
 };
-pub use client_auth::{ClientCredentials, authenticate_client, parse_basic_auth};
+pub use client_auth::{ClientCredentials, authenticate_client, parse_basic_auth, token_client};
 pub use request::{MAX_BODY, TokenRequest};
 
 use serde::Serialize;

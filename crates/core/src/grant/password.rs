@@ -3,7 +3,7 @@
 //! here, at the token endpoint, since there is no `/authorize` step.
 
 use super::{
-    ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
+    ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
     user_tokens::{RefreshFamily, user_token_response},
 };
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
 
 pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let creds = ClientCredentials::from_request(req)?;
-    let client = authenticate_client(ctx, &creds).await?;
+    let client = token_client(ctx, &creds).await?;
     if !client.allows_grant(GrantType::Password) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -33,7 +33,17 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         .or(ctx.tenant.default_audience.as_deref());
     let api = issue::api_for_audience(ctx.store, ctx.config, ctx.tenant, audience).await?;
 
-    let mut user = match login::check_password(ctx.store, ctx.tenant, username, password).await {
+    let now = ctx.clock.now();
+    let checked = login::check_password(
+        ctx.store,
+        ctx.tenant,
+        username,
+        password,
+        &ctx.request.ip,
+        now,
+    )
+    .await;
+    let mut user = match checked {
         Ok(u) => u,
         Err(LoginFailure::WrongCredentials) => {
             return Err(OAuthError::new(
@@ -44,9 +54,9 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         Err(LoginFailure::Blocked) => {
             return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked"));
         }
+        Err(LoginFailure::Refused(r)) => return Err(r.oauth_error()),
         Err(LoginFailure::Store(e)) => return Err(e.into()),
     };
-    let now = ctx.clock.now();
     login::record_login(ctx.store, &mut user, now).await?;
     let mut grant = UserGrant {
         grant_id: UserGrant::new_id(),

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::{
-    ClientCredentials, Ctx, TokenRequest, TokenResponse, authenticate_client,
+    ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
     user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
 };
 use crate::{
@@ -29,7 +29,7 @@ fn invalid_grant(msg: &str) -> OAuthError {
 
 pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let creds = ClientCredentials::from_request(req)?;
-    let client = authenticate_client(ctx, &creds).await?;
+    let client = token_client(ctx, &creds).await?;
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

@@ -161,11 +161,25 @@ pub struct Client {
     /// Accept PKCE `code_challenge_method=plain` (RFC 7636 §4.2) as well as S256. Off by default.
     #[serde(default)]
     pub allow_pkce_plain: bool,
+    /// A disabled application gets nothing: no login, no tokens (not even from its refresh
+    /// tokens), no userinfo for its access tokens.
+    #[serde(default)]
+    pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl Client {
+    /// Is `origin` (`scheme://host[:port]`, as a browser sends it in `Origin`) one of the
+    /// application's allowed web origins? A disabled application allows none.
+    pub fn allows_web_origin(&self, origin: &str) -> bool {
+        !self.disabled
+            && self
+                .web_origins
+                .iter()
+                .any(|w| w.trim_end_matches('/') == origin)
+    }
+
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
     }
@@ -194,6 +208,7 @@ impl Client {
             "is_first_party": self.is_first_party,
             "client_metadata": self.client_metadata,
             "allow_pkce_plain": self.allow_pkce_plain,
+            "disabled": self.disabled,
             "jwt_configuration": { "alg": "RS256", "lifetime_in_seconds": 36000 },
             "created_at": crate::time::rfc3339(self.created_at),
             "updated_at": crate::time::rfc3339(self.updated_at),

@@ -19,5 +19,5 @@ pub use resource_server::{ResourceServer, ScopeDef, SigningAlg, TokenDialect};
 pub use role::{Role, RolePermission};
 pub use script::{Script, ScriptKind, Trigger};
 pub use signing_key::{KeyStatus, SigningKeyRecord};
-pub use tenant::{DEFAULT_TENANT, Tenant, normalize_issuer};
+pub use tenant::{AttackProtection, DEFAULT_TENANT, Tenant, normalize_issuer};
 pub use user::{DATABASE_CONNECTION, User};

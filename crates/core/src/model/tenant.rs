@@ -42,6 +42,35 @@ pub struct Tenant {
     /// Time limit per Action or Rule execution, milliseconds (at most [`Tenant::MAX_SCRIPT_TIME_LIMIT_MS`]).
     #[serde(default = "default_script_time_limit_ms")]
     pub script_time_limit_ms: i64,
+    /// Brute-force protection, suspicious-IP throttling and the token endpoint's rate limit.
+    #[serde(default)]
+    pub attack_protection: AttackProtection,
+}
+
+/// Attack protection, with Auth0's defaults. See [`crate::attack`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttackProtection {
+    /// Block an (email, IP) pair after `brute_force_max_attempts` failed sign-ins in a row.
+    pub brute_force: bool,
+    pub brute_force_max_attempts: i64,
+    /// Answer 429 to an IP after `suspicious_ip_max_attempts` failed sign-ins in 24 hours.
+    pub suspicious_ip_throttling: bool,
+    pub suspicious_ip_max_attempts: i64,
+    /// Token requests per application per minute; 0 leaves the token endpoint unlimited.
+    pub token_rate_limit_per_minute: i64,
+}
+
+impl Default for AttackProtection {
+    fn default() -> Self {
+        Self {
+            brute_force: true,
+            brute_force_max_attempts: 10,
+            suspicious_ip_throttling: true,
+            suspicious_ip_max_attempts: 100,
+            token_rate_limit_per_minute: 0,
+        }
+    }
 }
 
 fn default_id_token_lifetime() -> i64 {
@@ -82,6 +111,7 @@ impl Tenant {
             refresh_token_idle_lifetime: default_refresh_token_idle_lifetime(),
             refresh_token_reuse_interval: 0,
             script_time_limit_ms: default_script_time_limit_ms(),
+            attack_protection: AttackProtection::default(),
         }
     }
 
@@ -109,6 +139,17 @@ impl Tenant {
                 "leeway": self.refresh_token_reuse_interval,
                 "token_lifetime": self.refresh_token_lifetime,
                 "idle_token_lifetime": self.refresh_token_idle_lifetime,
+            },
+            "attack_protection": {
+                "brute_force_protection": {
+                    "enabled": self.attack_protection.brute_force,
+                    "max_attempts": self.attack_protection.brute_force_max_attempts,
+                },
+                "suspicious_ip_throttling": {
+                    "enabled": self.attack_protection.suspicious_ip_throttling,
+                    "max_attempts": self.attack_protection.suspicious_ip_max_attempts,
+                },
+                "token_rate_limit_per_minute": self.attack_protection.token_rate_limit_per_minute,
             },
         })
     }

@@ -77,6 +77,10 @@ pub struct AppArgs {
     /// Also accept PKCE code_challenge_method=plain (S256 is always accepted)
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     allow_pkce_plain: Option<bool>,
+    /// Disable the application: no sign-in, no tokens (not even from refresh tokens it holds),
+    /// no userinfo for its access tokens. `--disabled false` enables it again
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    disabled: Option<bool>,
 }
 
 impl AppArgs {
@@ -91,6 +95,7 @@ impl AppArgs {
             auth_method: self.auth_method.clone(),
             legacy: self.legacy,
             allow_pkce_plain: self.allow_pkce_plain,
+            disabled: self.disabled,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `tessera tenant show|update`: tenant settings (default audience, session and token lifetimes).
+//! `tessera tenant show|update`: tenant settings (default audience, session and token lifetimes,
+//! attack protection).
 
 use clap::Subcommand;
 use tessera_core::admin;
@@ -36,6 +37,21 @@ pub enum TenantCmd {
         /// Time limit per Action or Rule execution, milliseconds (default 500, at most 5000)
         #[arg(long)]
         script_time_limit_ms: Option<i64>,
+        /// Brute-force protection: block an email from one IP after failed sign-ins in a row (default true)
+        #[arg(long)]
+        brute_force: Option<bool>,
+        /// Failed sign-ins in a row that block an email from one IP (default 10)
+        #[arg(long)]
+        brute_force_max_attempts: Option<i64>,
+        /// Suspicious-IP throttling: 429 for an IP after failed sign-ins within 24 hours (default true)
+        #[arg(long)]
+        suspicious_ip_throttling: Option<bool>,
+        /// Failed sign-ins from one IP within 24 hours that throttle it (default 100)
+        #[arg(long)]
+        suspicious_ip_max_attempts: Option<i64>,
+        /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
+        #[arg(long)]
+        token_rate_limit: Option<i64>,
     },
 }
 
@@ -51,6 +67,11 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
             refresh_token_idle_lifetime,
             refresh_token_reuse_interval,
             script_time_limit_ms,
+            brute_force,
+            brute_force_max_attempts,
+            suspicious_ip_throttling,
+            suspicious_ip_max_attempts,
+            token_rate_limit,
         } => {
             let lifetimes = admin::TenantLifetimes {
                 id_token_lifetime,
@@ -61,7 +82,16 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 refresh_token_reuse_interval,
                 script_time_limit_ms,
             };
-            let mut t = admin::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
+            admin::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
+            let attack = admin::AttackSettings {
+                brute_force,
+                brute_force_max_attempts,
+                suspicious_ip_throttling,
+                suspicious_ip_max_attempts,
+                token_rate_limit_per_minute: token_rate_limit,
+            };
+            let mut t =
+                admin::set_attack_protection(i.store.as_ref(), &i.tenant.id, &attack).await?;
             if let Some(a) = default_audience {
                 t = admin::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
             }

@@ -32,7 +32,7 @@ pub enum UsersCmd {
     Delete { user: String },
     /// Block a user from signing in
     Block { user: String },
-    /// Unblock a user
+    /// Unblock a user; also lifts brute-force blocks on the user's email from every IP
     Unblock { user: String },
     /// Assign roles (by id or name) to a user
     AssignRoles {

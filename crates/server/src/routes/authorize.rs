@@ -88,7 +88,7 @@ async fn run(
 ) -> Response {
     let snap = st.snapshot();
     let mut ctx = st.ctx(&snap);
-    ctx.request = crate::web::request_info(headers, peer, &params);
+    ctx.request = crate::web::request_info(st, headers, peer, &params);
     let req = match authorize::validate(ctx.store, ctx.tenant, &params).await {
         Ok(r) => r,
         Err(e) => return refuse(st, &ctx, &e),

@@ -130,42 +130,65 @@ pub async fn submit(
         );
     }
     let mut ctx = st.ctx(&snap);
-    ctx.request = crate::web::request_info(&headers, peer, &tx.params);
+    ctx.request = crate::web::request_info(&st, &headers, peer, &tx.params);
     let username = field("username").trim();
-    let mut user =
-        match login::check_password(ctx.store, ctx.tenant, username, field("password")).await {
-            Ok(u) => u,
-            Err(LoginFailure::WrongCredentials) => {
-                tracing::info!(
-                    client_id = tx.params.get("client_id").map(String::as_str).unwrap_or(""),
-                    "login failed: wrong email or password"
-                );
-                let msg = "Wrong email or password.";
-                return form(
-                    &st,
-                    StatusCode::UNAUTHORIZED,
-                    &app,
-                    handle,
-                    &tx,
-                    username,
-                    Some(msg),
-                );
-            }
-            Err(LoginFailure::Blocked) => {
-                tracing::info!("login refused: the user is blocked");
-                let msg = "Your account is blocked. Contact the application's administrator.";
-                return form(
-                    &st,
-                    StatusCode::FORBIDDEN,
-                    &app,
-                    handle,
-                    &tx,
-                    username,
-                    Some(msg),
-                );
-            }
-            Err(LoginFailure::Store(e)) => return st.pages.error_page(&e.into()),
-        };
+    let checked = login::check_password(
+        ctx.store,
+        ctx.tenant,
+        username,
+        field("password"),
+        &ctx.request.ip,
+        ctx.clock.now(),
+    )
+    .await;
+    let mut user = match checked {
+        Ok(u) => u,
+        Err(LoginFailure::WrongCredentials) => {
+            tracing::info!(
+                client_id = tx.params.get("client_id").map(String::as_str).unwrap_or(""),
+                "login failed: wrong email or password"
+            );
+            let msg = "Wrong email or password.";
+            return form(
+                &st,
+                StatusCode::UNAUTHORIZED,
+                &app,
+                handle,
+                &tx,
+                username,
+                Some(msg),
+            );
+        }
+        Err(LoginFailure::Blocked) => {
+            tracing::info!("login refused: the user is blocked");
+            let msg = "Your account is blocked. Contact the application's administrator.";
+            return form(
+                &st,
+                StatusCode::FORBIDDEN,
+                &app,
+                handle,
+                &tx,
+                username,
+                Some(msg),
+            );
+        }
+        Err(LoginFailure::Refused(r)) => {
+            tracing::info!(ip = %ctx.request.ip, "login refused by attack protection");
+            let mut resp = form(
+                &st,
+                StatusCode::TOO_MANY_REQUESTS,
+                &app,
+                handle,
+                &tx,
+                username,
+                Some(r.message()),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, r.retry_after().into());
+            return resp;
+        }
+        Err(LoginFailure::Store(e)) => return st.pages.error_page(&e.into()),
+    };
 
     // The password is right: this transaction is spent, a new session starts.
     let now = ctx.clock.now();

@@ -26,9 +26,17 @@ pub fn router(state: AppState) -> Router {
         .route("/authorize", get(authorize::get).post(authorize::post))
         .route("/login", get(authorize::legacy_login))
         .route("/u/login", get(login::show).post(login::submit))
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/revoke", post(token::revoke))
-        .route("/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/oauth/token", post(token::token).options(token::preflight))
+        .route(
+            "/oauth/revoke",
+            post(token::revoke).options(token::preflight),
+        )
+        .route(
+            "/userinfo",
+            get(userinfo::get)
+                .post(userinfo::post)
+                .options(userinfo::preflight),
+        )
         .route("/v2/logout", get(logout::v2))
         .route(
             "/oidc/logout",

@@ -24,12 +24,12 @@ pub async fn token(
 ) -> Response {
     let req = match read(&headers, body) {
         Ok(r) => r,
-        Err(resp) => return *resp,
+        Err(resp) => return with_cors(&st, &headers, *resp, None).await,
     };
     let snap = st.snapshot();
     let mut ctx = st.ctx(&snap);
-    ctx.request = crate::web::request_info(&headers, peer, &Default::default());
-    match grant::token(&ctx, &req).await {
+    ctx.request = crate::web::request_info(&st, &headers, peer, &Default::default());
+    let resp = match grant::token(&ctx, &req).await {
         Ok(t) => {
             let format = t.format.header_value();
             tracing::info!(grant_type = t.grant_type, token_format = %format, "token issued");
@@ -44,7 +44,40 @@ pub async fn token(
             resp
         }
         Err(e) => json_error(&e),
+    };
+    with_cors(&st, &headers, resp, Some(&req)).await
+}
+
+/// `OPTIONS /oauth/token` and `/oauth/revoke`: the CORS preflight.
+pub async fn preflight(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    crate::web::preflight(&st, &headers, "POST")
+}
+
+/// Lets a browser page read the answer when its origin is one of the requesting application's
+/// web origins (or, when the request named no application, any application's).
+async fn with_cors(
+    st: &AppState,
+    headers: &HeaderMap,
+    mut resp: Response,
+    req: Option<&TokenRequest>,
+) -> Response {
+    if !headers.contains_key(header::ORIGIN) {
+        return resp;
     }
+    let snap = st.snapshot();
+    let client_id = req
+        .and_then(|r| grant::ClientCredentials::from_request(r).ok())
+        .map(|c| c.client_id);
+    let client = match &client_id {
+        Some(id) => st.ctx(&snap).client(id).await.ok().flatten(),
+        None => None,
+    };
+    crate::web::cors(&mut resp, headers, |origin| match (&client_id, &client) {
+        (_, Some(c)) => c.allows_web_origin(origin),
+        (Some(_), None) => false,
+        (None, _) => snap.config.allows_web_origin(origin),
+    });
+    resp
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 with an empty body, whether or not the token existed.
@@ -55,17 +88,18 @@ pub async fn revoke(
 ) -> Response {
     let req = match read(&headers, body) {
         Ok(r) => r,
-        Err(resp) => return *resp,
+        Err(resp) => return with_cors(&st, &headers, *resp, None).await,
     };
     let snap = st.snapshot();
-    match tessera_core::userinfo::revoke(&st.ctx(&snap), &req).await {
+    let resp = match tessera_core::userinfo::revoke(&st.ctx(&snap), &req).await {
         Ok(()) => {
             let mut r = axum::http::StatusCode::OK.into_response();
             crate::web::no_store(r.headers_mut());
             r
         }
         Err(e) => json_error(&e),
-    }
+    };
+    with_cors(&st, &headers, resp, Some(&req)).await
 }
 
 /// The body as a token-endpoint request, or the error response.

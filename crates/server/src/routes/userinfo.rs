@@ -15,7 +15,12 @@ use super::authorize::form_params;
 use crate::{http_error::json_error, state::AppState};
 
 pub async fn get(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&st, bearer(&headers)).await
+    respond(&st, &headers, bearer(&headers)).await
+}
+
+/// `OPTIONS /userinfo`: the CORS preflight.
+pub async fn preflight(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    crate::web::preflight(&st, &headers, "GET, POST")
 }
 
 pub async fn post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -29,7 +34,7 @@ pub async fn post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
         (Some(h), _) => Some(h),
         (None, b) => b.map(Ok),
     };
-    respond(&st, token).await
+    respond(&st, &headers, token).await
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Result<String, OAuthError>> {
@@ -46,7 +51,27 @@ fn bearer(headers: &HeaderMap) -> Option<Result<String, OAuthError>> {
     }))
 }
 
-async fn respond(st: &AppState, token: Option<Result<String, OAuthError>>) -> Response {
+/// The answer, readable by a page at one of the token's application's web origins (for errors,
+/// where the application is unknown: any application's).
+async fn respond(
+    st: &AppState,
+    headers: &HeaderMap,
+    token: Option<Result<String, OAuthError>>,
+) -> Response {
+    let snap = st.snapshot();
+    let (mut resp, client) = answer(st, &snap, token).await;
+    crate::web::cors(&mut resp, headers, |origin| match &client {
+        Some(c) => c.allows_web_origin(origin),
+        None => snap.config.allows_web_origin(origin),
+    });
+    resp
+}
+
+async fn answer(
+    st: &AppState,
+    snap: &crate::state::Snapshot,
+    token: Option<Result<String, OAuthError>>,
+) -> (Response, Option<tessera_core::model::Client>) {
     let token = match token {
         None => {
             // RFC 6750 §3.1: no credentials, no error code.
@@ -62,19 +87,18 @@ async fn respond(st: &AppState, token: Option<Result<String, OAuthError>>) -> Re
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tessera\""),
             );
-            return r;
+            return (r, None);
         }
-        Some(Err(e)) => return challenge(&e),
+        Some(Err(e)) => return (challenge(&e), None),
         Some(Ok(t)) => t,
     };
-    let snap = st.snapshot();
-    match userinfo::userinfo(&st.ctx(&snap), &token).await {
-        Ok(claims) => {
-            let mut r = Json(claims).into_response();
+    match userinfo::userinfo(&st.ctx(snap), &token).await {
+        Ok(info) => {
+            let mut r = Json(info.claims).into_response();
             crate::web::no_store(r.headers_mut());
-            r
+            (r, Some(info.client))
         }
-        Err(e) => challenge(&e),
+        Err(e) => (challenge(&e), None),
     }
 }
 

@@ -2,6 +2,7 @@
 //! folder and drives it over HTTP and through the real `tessera` CLI binary.
 
 mod actions;
+mod attack;
 mod browser;
 mod cli;
 mod cluster;

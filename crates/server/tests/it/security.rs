@@ -198,3 +198,231 @@ async fn a_loopback_callback_accepts_any_port_and_nothing_else() {
         refused(&b, &native, v).await;
     }
 }
+
+/// Deterministic noise (xorshift), so a failure can be replayed.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// One garbage request: what it is, the method, the path and query, the content type, the body.
+type Garbage = (
+    String,
+    reqwest::Method,
+    String,
+    Option<&'static str>,
+    Vec<u8>,
+);
+
+/// A batch of garbage for an endpoint that reads a body (POST) or a query (GET).
+fn garbage_for(method: reqwest::Method, path: &str) -> Vec<Garbage> {
+    let form = Some("application/x-www-form-urlencoded");
+    let mut out: Vec<Garbage> = Vec::new();
+    let mut add = |what: &str, query: &str, ct: Option<&'static str>, body: Vec<u8>| {
+        let target = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        out.push((what.to_owned(), method.clone(), target, ct, body));
+    };
+    if method == reqwest::Method::POST {
+        for seed in 1..=8 {
+            add(
+                &format!("random bytes {seed}"),
+                "",
+                form,
+                noise(seed, 2_000),
+            );
+        }
+        add("1 MB body", "", form, vec![b'a'; 1 << 20]);
+        add(
+            "1 MB of parameters",
+            "",
+            form,
+            "a=b&".repeat(1 << 18).into_bytes(),
+        );
+        add(
+            "invalid UTF-8",
+            "",
+            form,
+            b"grant_type=\xff\xfe&client_id=\xc3\x28&state=\x80".to_vec(),
+        );
+        add(
+            "percent-encoded invalid UTF-8",
+            "",
+            form,
+            b"grant_type=%ff%fe&client_id=%c3%28&username=%80".to_vec(),
+        );
+        add(
+            "duplicate parameters",
+            "",
+            form,
+            b"client_id=a&client_id=b&grant_type=x&grant_type=y&state=1&state=2".to_vec(),
+        );
+        add("empty body", "", form, Vec::new());
+        add(
+            "form body sent as JSON",
+            "",
+            Some("application/json"),
+            b"grant_type=client_credentials".to_vec(),
+        );
+        add(
+            "JSON body sent as a form",
+            "",
+            form,
+            br#"{"grant_type":"client_credentials"}"#.to_vec(),
+        );
+        add(
+            "JSON nested 10,000 deep",
+            "",
+            Some("application/json"),
+            "[".repeat(10_000).into_bytes(),
+        );
+        add(
+            "JSON with a NUL",
+            "",
+            Some("application/json"),
+            b"{\"client_id\":\"a\\u0000b\"}".to_vec(),
+        );
+        add(
+            "JSON array",
+            "",
+            Some("application/json"),
+            b"[1,2,3]".to_vec(),
+        );
+        add("XML", "", Some("application/xml"), b"<a>b</a>".to_vec());
+        add(
+            "multipart",
+            "",
+            Some("multipart/form-data; boundary=x"),
+            b"--x\r\n\r\n--x--".to_vec(),
+        );
+        add("text/plain", "", Some("text/plain"), noise(99, 100));
+        add("no content type", "", None, noise(100, 100));
+        add(
+            "content type garbage",
+            "",
+            Some("x/;;;==; charset=ebcdic"),
+            b"a=b".to_vec(),
+        );
+    }
+    add("random query", &noise_query(7, 500), None, Vec::new());
+    add(
+        "query of invalid UTF-8",
+        "client_id=%ff%fe&redirect_uri=%c3%28&state=%80",
+        None,
+        Vec::new(),
+    );
+    add(
+        "duplicate query parameters",
+        "client_id=a&client_id=b&response_type=code&response_type=token",
+        None,
+        Vec::new(),
+    );
+    add("30 kB query", &"x=y&".repeat(7_500), None, Vec::new());
+    add("query of separators", "&&&===&=&%&%%", None, Vec::new());
+    out
+}
+
+/// Random bytes, percent-encoded into a query string.
+fn noise_query(seed: u64, len: usize) -> String {
+    noise(seed, len)
+        .iter()
+        .map(|b| match b {
+            b'a'..=b'z' | b'=' | b'&' => (*b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_garbage_with_a_clear_4xx_and_never_hangs() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&[]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    // Endpoints that read their input: garbage is the client's mistake, a 4xx.
+    let reads = [
+        (Method::GET, "authorize"),
+        (Method::POST, "authorize"),
+        (Method::GET, "login"),
+        (Method::GET, "u/login"),
+        (Method::POST, "u/login"),
+        (Method::POST, "oauth/token"),
+        (Method::POST, "oauth/revoke"),
+        (Method::GET, "userinfo"),
+        (Method::POST, "userinfo"),
+    ];
+    // Endpoints that ignore a query (or may redirect home without one): anything but a 5xx.
+    let ignores = [
+        (Method::GET, ".well-known/openid-configuration"),
+        (Method::GET, ".well-known/jwks.json"),
+        (Method::GET, "healthz"),
+        (Method::GET, "metrics"),
+        (Method::GET, "v2/logout"),
+        (Method::GET, "oidc/logout"),
+        (Method::POST, "oidc/logout"),
+    ];
+    let mut sent = 0;
+    for (strict, list) in [(true, &reads[..]), (false, &ignores[..])] {
+        for (method, path) in list {
+            for (what, method, target, ct, body) in garbage_for(method.clone(), path) {
+                let mut req = http.request(method.clone(), app.url(&target)).body(body);
+                if let Some(ct) = ct {
+                    req = req.header("content-type", ct);
+                }
+                let r = req
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{method} /{path} {what}: no answer: {e}"));
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                assert!(
+                    !status.is_server_error(),
+                    "{method} /{path} {what}: {status} {text}"
+                );
+                if strict {
+                    assert!(
+                        status.is_client_error(),
+                        "{method} /{path} {what}: {status} {text}"
+                    );
+                    assert!(
+                        !text.trim().is_empty(),
+                        "{method} /{path} {what}: empty {status}"
+                    );
+                }
+                sent += 1;
+            }
+        }
+    }
+    assert!(sent > 200, "{sent} requests");
+    // And the server still works.
+    let b = Browser::new(&app);
+    let cb = b
+        .login(
+            &[
+                ("client_id", spa.as_str()),
+                ("redirect_uri", CB),
+                ("response_type", "id_token token"),
+                ("scope", "openid"),
+                ("nonce", "n"),
+            ],
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    assert!(cb.params.contains_key("access_token"));
+}

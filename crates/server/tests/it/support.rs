@@ -16,8 +16,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn start(data_dir: &std::path::Path) -> Running {
+    start_with(data_dir, |_| {}).await
+}
+
+/// An app whose settings `edit` changes (trusted proxies, say).
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start(dir.path()).await;
+    let server = start_with(dir.path(), edit).await;
     TestApp {
         server: Some(server),
         dir,
@@ -26,12 +35,13 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
-pub async fn start(data_dir: &std::path::Path) -> Running {
-    let settings = Settings {
+pub async fn start_with(data_dir: &std::path::Path, edit: impl FnOnce(&mut Settings)) -> Running {
+    let mut settings = Settings {
         data_dir: data_dir.to_path_buf(),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Settings::default()
     };
+    edit(&mut settings);
     tessera::app::spawn(settings).await.expect("server starts")
 }
 

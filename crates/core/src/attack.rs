@@ -1,0 +1,233 @@
+//! Attack protection, as Auth0 has it by default, with counters in the store so that every node
+//! counts the same attempts:
+//!
+//! - **Brute-force protection.** `brute_force_max_attempts` (10) failed sign-ins in a row for one
+//!   email from one IP block that pair for 30 days, or until an administrator unblocks the user
+//!   (`tessera users unblock`) or the password changes. A successful sign-in starts the count
+//!   again. Emails that have no user are counted the same way, so a block reveals nothing.
+//! - **Suspicious-IP throttling.** `suspicious_ip_max_attempts` (100) failed sign-ins from one
+//!   IP within 24 hours (a fixed window from the first failure) make every sign-in from it
+//!   answer 429 with `Retry-After` until the window ends.
+//! - **Token rate limit.** Off unless `token_rate_limit_per_minute` is set: each application
+//!   gets that many token requests per minute (a fixed window), then 429 with `Retry-After`.
+//!
+//! A refused attempt spends no password hash and does not count again.
+
+use crate::{
+    ErrorCode, OAuthError, StoreError,
+    model::Tenant,
+    secret::SecretHash,
+    store::{CounterKind, CounterRule, Store},
+};
+
+/// How long a brute-force block lasts without an unblock or a password change.
+pub const BRUTE_FORCE_BLOCK: i64 = 30 * 86_400;
+/// The suspicious-IP window.
+pub const SUSPICIOUS_IP_WINDOW: i64 = 86_400;
+/// The token rate limit's window.
+pub const TOKEN_RATE_WINDOW: i64 = 60;
+
+/// Why a sign-in was refused before its password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The (email, IP) pair is blocked after too many failures in a row.
+    BruteForce { retry_after: i64 },
+    /// The IP is throttled after too many failures from it.
+    SuspiciousIp { retry_after: i64 },
+}
+
+impl Refusal {
+    /// Seconds until the refusal lifts by itself.
+    pub fn retry_after(self) -> i64 {
+        match self {
+            Self::BruteForce { retry_after } | Self::SuspiciousIp { retry_after } => retry_after,
+        }
+    }
+
+    /// What the login page and the password grant say.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BruteForce { .. } => {
+                "Too many failed sign-in attempts for this email from your network: sign-in is \
+                 blocked. Change the password, or ask the administrator to unblock the account."
+            }
+            Self::SuspiciousIp { .. } => {
+                "Too many failed sign-in attempts from your network. Try again later."
+            }
+        }
+    }
+
+    /// The token endpoint's error (`too_many_attempts`, 429, with `Retry-After`).
+    pub fn oauth_error(self) -> OAuthError {
+        OAuthError::new(ErrorCode::TooManyAttempts, self.message()).retry_after(self.retry_after())
+    }
+}
+
+/// The counter subject for an email: a hash of its trimmed, lower-cased form, so the table
+/// holds no addresses (nor passwords typed into the email field).
+fn email_subject(email: &str) -> String {
+    SecretHash::of(&email.trim().to_lowercase())
+        .as_str()
+        .to_owned()
+}
+
+fn brute_force_rule(tenant: &Tenant) -> CounterRule {
+    CounterRule {
+        window: BRUTE_FORCE_BLOCK,
+        limit: tenant.attack_protection.brute_force_max_attempts,
+        block: BRUTE_FORCE_BLOCK,
+    }
+}
+
+fn suspicious_ip_rule(tenant: &Tenant) -> CounterRule {
+    CounterRule {
+        window: SUSPICIOUS_IP_WINDOW,
+        limit: tenant.attack_protection.suspicious_ip_max_attempts,
+        block: 0,
+    }
+}
+
+/// Checks, before a password is hashed, that neither the IP nor the (email, IP) pair is
+/// refused.
+pub async fn before_sign_in(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Option<Refusal>, StoreError> {
+    let ap = &tenant.attack_protection;
+    if ap.suspicious_ip_throttling
+        && let Some(c) = store.counter(&tenant.id, CounterKind::Ip, "", ip).await?
+        && c.reached(ap.suspicious_ip_max_attempts, now)
+    {
+        return Ok(Some(Refusal::SuspiciousIp {
+            retry_after: c.expires_at - now,
+        }));
+    }
+    if ap.brute_force
+        && let Some(c) = store
+            .counter(&tenant.id, CounterKind::UserIp, &email_subject(email), ip)
+            .await?
+        && c.reached(ap.brute_force_max_attempts, now)
+    {
+        return Ok(Some(Refusal::BruteForce {
+            retry_after: c.expires_at - now,
+        }));
+    }
+    Ok(None)
+}
+
+/// Counts a failed sign-in against the IP and the (email, IP) pair.
+pub async fn sign_in_failed(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let ap = &tenant.attack_protection;
+    if ap.suspicious_ip_throttling {
+        let c = store
+            .hit_counter(
+                &tenant.id,
+                CounterKind::Ip,
+                "",
+                ip,
+                suspicious_ip_rule(tenant),
+                now,
+            )
+            .await?;
+        if c.count == ap.suspicious_ip_max_attempts {
+            tracing::warn!(ip, "suspicious IP throttled after failed sign-ins");
+        }
+    }
+    if ap.brute_force {
+        let c = store
+            .hit_counter(
+                &tenant.id,
+                CounterKind::UserIp,
+                &email_subject(email),
+                ip,
+                brute_force_rule(tenant),
+                now,
+            )
+            .await?;
+        if c.count == ap.brute_force_max_attempts {
+            tracing::warn!(
+                ip,
+                "sign-in blocked for an email from this IP (brute force)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A successful sign-in: the pair's failures are no longer "in a row". The IP's count stays,
+/// so one valid account does not reset an attacker's throttle.
+pub async fn sign_in_succeeded(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    ip: &str,
+) -> Result<(), StoreError> {
+    if tenant.attack_protection.brute_force {
+        store
+            .clear_counters(
+                &tenant.id,
+                CounterKind::UserIp,
+                &email_subject(email),
+                Some(ip),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Lifts every brute-force block on an email, from every IP (an administrator's unblock, a
+/// password change). The number of blocked or counting pairs removed.
+pub async fn clear_user_blocks(
+    store: &dyn Store,
+    tenant: &str,
+    email: &str,
+) -> Result<u64, StoreError> {
+    store
+        .clear_counters(tenant, CounterKind::UserIp, &email_subject(email), None)
+        .await
+}
+
+/// Counts a token request of an authenticated application against the tenant's rate limit.
+pub async fn token_request(
+    store: &dyn Store,
+    tenant: &Tenant,
+    client_id: &str,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let limit = tenant.attack_protection.token_rate_limit_per_minute;
+    if limit <= 0 {
+        return Ok(());
+    }
+    let rule = CounterRule {
+        window: TOKEN_RATE_WINDOW,
+        limit,
+        block: 0,
+    };
+    let c = store
+        .hit_counter(&tenant.id, CounterKind::Client, client_id, "", rule, now)
+        .await?;
+    if c.count > limit {
+        return Err(OAuthError::new(
+            ErrorCode::TooManyRequests,
+            format!(
+                "The application made more than {limit} token requests this minute. Try again \
+                 in {} s.",
+                c.expires_at - now
+            ),
+        )
+        .retry_after(c.expires_at - now));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
