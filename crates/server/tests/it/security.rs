@@ -426,3 +426,93 @@ async fn every_endpoint_answers_garbage_with_a_clear_4xx_and_never_hangs() {
         .await;
     assert!(cb.params.contains_key("access_token"));
 }
+
+fn assert_page_headers(r: &reqwest::Response, what: &str) {
+    let h = r.headers();
+    let csp = h
+        .get("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"))
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+    assert!(
+        h["content-type"].to_str().unwrap().starts_with("text/html"),
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn html_pages_forbid_framing_sniffing_and_referrers_and_no_redirect_is_a_307() {
+    let app = spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&[]);
+    let b = Browser::new(&app);
+    let params = [
+        ("client_id", spa.as_str()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+        ("response_mode", "form_post"),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    // /authorize sends the browser on with a 302 or 303, never a 307 (RFC 9700 §4.12).
+    let r = b.authorize(&params).await;
+    assert!([302, 303].contains(&r.status().as_u16()), "{}", r.status());
+    let login = location(&r);
+    let r = b.get(&login).await;
+    assert_page_headers(&r, "login page");
+    let html = r.text().await.unwrap();
+    let r = b.post_login(&html, EMAIL, "wrong password").await;
+    assert_page_headers(&r, "login page after a wrong password");
+    let html = r.text().await.unwrap();
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    assert_page_headers(&r, "form_post page");
+    let r = b.get("authorize?client_id=nobody&response_type=code").await;
+    assert_eq!(r.status(), 400);
+    assert_page_headers(&r, "error page");
+    let r = b.get("u/login?state=expired").await;
+    assert_page_headers(&r, "expired login page");
+    let r = b.get("v2/logout").await;
+    assert_page_headers(&r, "logout page");
+    // A login POST answers 303 (the browser GETs the callback; a 307 would re-POST the
+    // password to it).
+    let (_, html) = b
+        .to_login_page(&[
+            ("client_id", spa.as_str()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("prompt", "login"),
+        ])
+        .await;
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn token_and_userinfo_answers_are_never_cached() {
+    let app = spawn_app().await;
+    app.api("https://api.example.com", &[]);
+    let (id, secret) = app.granted_m2m("https://api.example.com", "read:x");
+    for r in [
+        app.cc_request(&id, &secret, "https://api.example.com")
+            .await,
+        app.cc_request(&id, "wrong", "https://api.example.com")
+            .await,
+        app.http
+            .get(app.url("userinfo"))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.headers()["cache-control"], "no-store", "{}", r.status());
+    }
+}
