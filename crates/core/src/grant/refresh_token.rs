@@ -74,6 +74,9 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         }
     };
 
+    // A blocked or deleted user gets nothing; the token is left for an unblock.
+    let user = issue::active_user(ctx, &stored.grant.user_id).await?;
+
     // Consume it: exactly one of racing requests wins. A consumed token is a replay, forgiven
     // only inside the tenant's reuse interval.
     let fresh = if seen.consumed_at.is_none() {
@@ -107,7 +110,6 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     // A refreshed ID token carries no nonce (OIDC Core §12.2).
     let mut grant = stored.grant;
     grant.nonce = None;
-    let user = issue::active_user(ctx, &grant.user_id).await?;
     let api = issue::grant_api(ctx, &grant).await?;
     let response = user_token_response(
         ctx,

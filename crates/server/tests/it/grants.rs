@@ -568,3 +568,31 @@ async fn userinfo_refuses_missing_malformed_and_foreign_tokens() {
         401
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_is_bound_to_its_client_and_dies_with_a_blocked_user() {
+    let (app, spa, b) = setup().await;
+    let other = app.spa(&[]);
+    app.api(API, &["--offline-access"]);
+    let mut extra = PKCE.to_vec();
+    extra.extend([("scope", "openid offline_access"), ("audience", API)]);
+    let code = code_for(&app, &b, &spa, &extra).await;
+    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rt = t["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    // Another application cannot use it (RFC 6749 §6, RFC 9700 §4.14).
+    let (_, err, _) = error_of(refresh(&app, &other, &rt).await).await;
+    assert_eq!(err, "invalid_grant");
+    // Once the user is blocked, the refresh token gives nothing; unblocked, it works again.
+    app.cli(&["users", "block", EMAIL]);
+    let (_, err, _) = error_of(refresh(&app, &spa, &rt).await).await;
+    assert_eq!(err, "invalid_grant");
+    app.cli(&["users", "unblock", EMAIL]);
+    assert_eq!(refresh(&app, &spa, &rt).await.status(), 200);
+}
