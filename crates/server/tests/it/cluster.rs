@@ -293,3 +293,46 @@ async fn two_nodes_share_logins_codes_keys_configuration_and_single_use() {
     drop(nodes);
     inst.remove().await;
 }
+
+/// Failed sign-ins counted by one node block the pair at every node: the counters live in the
+/// database, not in a node's memory.
+async fn attack_counters_are_shared(inst: Installation) {
+    let (a, b) = tokio::join!(inst.start_node("a"), inst.start_node("b"));
+    let op = &inst.operator;
+    op.user(EMAIL, PASSWORD);
+    let spa = op.spa(&[]);
+    op.cli_json(&["tenant", "update", "--brute-force-max-attempts", "4"]);
+    // Both nodes reload the tenant within their poll interval (250 ms).
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mut browser = Browser::at(&a.base);
+    let (_, mut html) = browser
+        .to_login_page(&authorize_params(&spa, "openid"))
+        .await;
+    for node in [&a, &b, &a, &b] {
+        browser.switch_to(&node.base);
+        let r = browser.post_login(&html, EMAIL, "wrong password").await;
+        assert_eq!(r.status(), 401);
+        html = r.text().await.unwrap();
+    }
+    for node in [&a, &b] {
+        browser.switch_to(&node.base);
+        let r = browser.post_login(&html, EMAIL, PASSWORD).await;
+        assert_eq!(r.status(), 429, "at {}", node.base);
+    }
+    op.cli(&["users", "unblock", EMAIL]);
+    browser.switch_to(&b.base);
+    let cb = callback(browser.post_login(&html, EMAIL, PASSWORD).await).await;
+    assert!(cb.params.contains_key("code"), "{:?}", cb.params);
+    inst.remove().await;
+}
+
+#[tokio::test]
+async fn attack_counters_are_shared_by_nodes_on_sqlite() {
+    attack_counters_are_shared(Installation::sqlite()).await;
+}
+
+#[tokio::test]
+async fn attack_counters_are_shared_by_nodes_on_postgres() {
+    let Some(url) = pg_url() else { return };
+    attack_counters_are_shared(Installation::postgres(&url).await).await;
+}
