@@ -87,6 +87,17 @@ fn suspicious_ip_rule(tenant: &Tenant) -> CounterRule {
     }
 }
 
+/// What attack protection says before a password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Go on. `pair_counted`: the (email, IP) pair has failures on record, which a success
+    /// clears.
+    Open {
+        pair_counted: bool,
+    },
+    Refused(Refusal),
+}
+
 /// Checks, before a password is hashed, that neither the IP nor the (email, IP) pair is
 /// refused.
 pub async fn before_sign_in(
@@ -95,27 +106,30 @@ pub async fn before_sign_in(
     email: &str,
     ip: &str,
     now: i64,
-) -> Result<Option<Refusal>, StoreError> {
+) -> Result<Gate, StoreError> {
     let ap = &tenant.attack_protection;
     if ap.suspicious_ip_throttling
         && let Some(c) = store.counter(&tenant.id, CounterKind::Ip, "", ip).await?
         && c.reached(ap.suspicious_ip_max_attempts, now)
     {
-        return Ok(Some(Refusal::SuspiciousIp {
+        return Ok(Gate::Refused(Refusal::SuspiciousIp {
             retry_after: c.expires_at - now,
         }));
     }
+    let mut pair_counted = false;
     if ap.brute_force
         && let Some(c) = store
             .counter(&tenant.id, CounterKind::UserIp, &email_subject(email), ip)
             .await?
-        && c.reached(ap.brute_force_max_attempts, now)
     {
-        return Ok(Some(Refusal::BruteForce {
-            retry_after: c.expires_at - now,
-        }));
+        if c.reached(ap.brute_force_max_attempts, now) {
+            return Ok(Gate::Refused(Refusal::BruteForce {
+                retry_after: c.expires_at - now,
+            }));
+        }
+        pair_counted = true;
     }
-    Ok(None)
+    Ok(Gate::Open { pair_counted })
 }
 
 /// Counts a failed sign-in against the IP and the (email, IP) pair.

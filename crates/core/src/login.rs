@@ -147,9 +147,10 @@ pub async fn check_password(
     ip: &str,
     now: i64,
 ) -> Result<User, LoginFailure> {
-    if let Some(refusal) = attack::before_sign_in(store, tenant, email, ip, now).await? {
-        return Err(LoginFailure::Refused(refusal));
-    }
+    let pair_counted = match attack::before_sign_in(store, tenant, email, ip, now).await? {
+        attack::Gate::Refused(refusal) => return Err(LoginFailure::Refused(refusal)),
+        attack::Gate::Open { pair_counted } => pair_counted,
+    };
     let user = if password.is_empty() || password.len() > password::MAX_LENGTH {
         None
     } else {
@@ -168,7 +169,9 @@ pub async fn check_password(
     if user.blocked {
         return Err(LoginFailure::Blocked);
     }
-    attack::sign_in_succeeded(store, tenant, email, ip).await?;
+    if pair_counted {
+        attack::sign_in_succeeded(store, tenant, email, ip).await?;
+    }
     Ok(user)
 }
 
