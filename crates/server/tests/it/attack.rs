@@ -390,14 +390,14 @@ async fn a_disabled_application_gets_no_login_no_tokens_and_no_userinfo() {
     assert_eq!(r.status(), 400);
     assert!(location(&r).is_empty());
     assert!(r.text().await.unwrap().contains("disabled"));
-    let r = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &web),
-            ("client_secret", &secret),
-            ("refresh_token", &refresh),
-        ])
-        .await;
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", web.as_str()),
+        ("client_secret", secret.as_str()),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let use_refresh = || app.token_form(&refresh_form);
+    let r = use_refresh().await;
     assert_eq!(r.status(), 401);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"], "invalid_client");
@@ -415,15 +415,7 @@ async fn a_disabled_application_gets_no_login_no_tokens_and_no_userinfo() {
     // Enabled again, the refresh token works (it was refused, not revoked).
     app.cli_json(&["apps", "update", &web, "--disabled", "false"]);
     app.config_settled().await;
-    let r = app
-        .token_form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &web),
-            ("client_secret", &secret),
-            ("refresh_token", &refresh),
-        ])
-        .await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(use_refresh().await.status(), 200);
 }
 
 #[tokio::test]

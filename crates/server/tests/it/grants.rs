@@ -83,6 +83,22 @@ async fn refresh(app: &TestApp, client_id: &str, rt: &str) -> reqwest::Response 
     .await
 }
 
+/// A refresh token for `spa` and the API, through a code + PKCE login with `scope`.
+async fn refresh_token_for(app: &TestApp, b: &Browser, spa: &str, scope: &str) -> String {
+    let mut extra = PKCE.to_vec();
+    extra.extend([("scope", scope), ("audience", API)]);
+    let code = code_for(app, b, spa, &extra).await;
+    let t: Value = redeem(app, spa, &code, &[("code_verifier", VERIFIER)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    t["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned()
+}
+
 async fn userinfo_status(app: &TestApp, token: &str) -> u16 {
     app.http
         .get(app.url("userinfo"))
@@ -319,21 +335,7 @@ async fn hybrid_flows_give_c_hash_and_the_code_still_redeems() {
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let (app, spa, b) = setup().await;
     app.api(API, &["--offline-access"]);
-    let mut extra = PKCE.to_vec();
-    extra.extend([
-        ("scope", "openid read:x write:x offline_access"),
-        ("audience", API),
-    ]);
-    let code = code_for(&app, &b, &spa, &extra).await;
-    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let rt1 = t["refresh_token"]
-        .as_str()
-        .expect("refresh token")
-        .to_owned();
+    let rt1 = refresh_token_for(&app, &b, &spa, "openid read:x write:x offline_access").await;
 
     let refresh = |rt: String, scope: Option<&'static str>| {
         let app = &app;
@@ -574,18 +576,7 @@ async fn a_refresh_token_is_bound_to_its_client_and_dies_with_a_blocked_user() {
     let (app, spa, b) = setup().await;
     let other = app.spa(&[]);
     app.api(API, &["--offline-access"]);
-    let mut extra = PKCE.to_vec();
-    extra.extend([("scope", "openid offline_access"), ("audience", API)]);
-    let code = code_for(&app, &b, &spa, &extra).await;
-    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let rt = t["refresh_token"]
-        .as_str()
-        .expect("refresh token")
-        .to_owned();
+    let rt = refresh_token_for(&app, &b, &spa, "openid offline_access").await;
     // Another application cannot use it (RFC 6749 §6, RFC 9700 §4.14).
     let (_, err, _) = error_of(refresh(&app, &other, &rt).await).await;
     assert_eq!(err, "invalid_grant");
