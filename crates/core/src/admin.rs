@@ -282,6 +282,8 @@ pub struct AttackSettings {
     pub suspicious_ip_throttling: Option<bool>,
     pub suspicious_ip_max_attempts: Option<i64>,
     pub token_rate_limit_per_minute: Option<i64>,
+    /// Replaces the allowlist (addresses or networks).
+    pub allowlist: Option<Vec<String>>,
 }
 
 /// Changes the tenant's attack protection. Attempt limits are 1 to 10,000; the token rate
@@ -332,6 +334,15 @@ pub async fn set_attack_protection(
     }
     if let Some(b) = a.suspicious_ip_throttling {
         ap.suspicious_ip_throttling = b;
+    }
+    if let Some(list) = &a.allowlist {
+        let list = clean_list(list);
+        for entry in &list {
+            entry
+                .parse::<crate::net::IpNet>()
+                .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+        }
+        ap.allowlist = list;
     }
     store.update_tenant(&t).await?;
     Ok(t)

@@ -11,7 +11,8 @@
 //! - **Token rate limit.** Off unless `token_rate_limit_per_minute` is set: each application
 //!   gets that many token requests per minute (a fixed window), then 429 with `Retry-After`.
 //!
-//! A refused attempt spends no password hash and does not count again.
+//! A refused attempt spends no password hash and does not count again. Addresses on the
+//! tenant's allowlist are never counted nor refused.
 
 use crate::{
     ErrorCode, OAuthError, StoreError,
@@ -108,6 +109,11 @@ pub async fn before_sign_in(
     now: i64,
 ) -> Result<Gate, StoreError> {
     let ap = &tenant.attack_protection;
+    if crate::net::listed(&ap.allowlist, ip) {
+        return Ok(Gate::Open {
+            pair_counted: false,
+        });
+    }
     if ap.suspicious_ip_throttling
         && let Some(c) = store.counter(&tenant.id, CounterKind::Ip, "", ip).await?
         && c.reached(ap.suspicious_ip_max_attempts, now)
@@ -141,6 +147,9 @@ pub async fn sign_in_failed(
     now: i64,
 ) -> Result<(), StoreError> {
     let ap = &tenant.attack_protection;
+    if crate::net::listed(&ap.allowlist, ip) {
+        return Ok(());
+    }
     if ap.suspicious_ip_throttling {
         let c = store
             .hit_counter(

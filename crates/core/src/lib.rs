@@ -17,6 +17,7 @@ pub mod login;
 pub mod logout;
 pub mod memory;
 pub mod model;
+pub mod net;
 pub mod password;
 pub mod rbac;
 pub mod scope;

@@ -32,7 +32,7 @@ pub struct AppState {
     /// Runs Actions and Rules.
     pub engine: Arc<tessera_actions::Engine>,
     /// Proxies whose `X-Forwarded-For` names the client (the `trusted_proxies` setting).
-    pub trusted_proxies: Arc<[crate::web::IpNet]>,
+    pub trusted_proxies: Arc<[tessera_core::net::IpNet]>,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -103,7 +103,7 @@ impl AppState {
     }
 
     /// Believes `X-Forwarded-For` from these proxies.
-    pub fn with_trusted_proxies(mut self, proxies: Vec<crate::web::IpNet>) -> Self {
+    pub fn with_trusted_proxies(mut self, proxies: Vec<tessera_core::net::IpNet>) -> Self {
         self.trusted_proxies = proxies.into();
         self
     }

@@ -368,3 +368,36 @@ async fn the_token_rate_limit_is_off_by_default_then_counts_per_application_per_
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn allowlisted_addresses_are_never_counted_nor_refused() {
+    let mut w = world().await;
+    let s = admin::AttackSettings {
+        allowlist: Some(vec!["203.0.113.0/24".into(), " ".into()]),
+        ..Default::default()
+    };
+    admin::set_attack_protection(&w.store, "default", &s)
+        .await
+        .unwrap();
+    w.reload().await;
+    assert_eq!(w.tenant.attack_protection.allowlist, vec!["203.0.113.0/24"]);
+    w.fail(EMAIL, IP, 200).await;
+    assert!(w.sign_in(EMAIL, PASSWORD, IP).await.is_ok());
+    assert_eq!(
+        w.store
+            .counter("default", CounterKind::Ip, "", IP)
+            .await
+            .unwrap(),
+        None
+    );
+    w.fail(EMAIL, OTHER_IP, 10).await;
+    refusal(w.sign_in(EMAIL, PASSWORD, OTHER_IP).await);
+    let bad = admin::AttackSettings {
+        allowlist: Some(vec!["10.0.0.0/40".into()]),
+        ..Default::default()
+    };
+    let e = admin::set_attack_protection(&w.store, "default", &bad)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("10.0.0.0/40"), "{e}");
+}

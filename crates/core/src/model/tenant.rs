@@ -59,6 +59,9 @@ pub struct AttackProtection {
     pub suspicious_ip_max_attempts: i64,
     /// Token requests per application per minute; 0 leaves the token endpoint unlimited.
     pub token_rate_limit_per_minute: i64,
+    /// IP addresses and networks (`10.0.0.0/8`) that brute-force protection and suspicious-IP
+    /// throttling never count or refuse: an office's NAT, a monitoring probe.
+    pub allowlist: Vec<String>,
 }
 
 impl Default for AttackProtection {
@@ -69,6 +72,7 @@ impl Default for AttackProtection {
             suspicious_ip_throttling: true,
             suspicious_ip_max_attempts: 100,
             token_rate_limit_per_minute: 0,
+            allowlist: Vec::new(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl Tenant {
                     "max_attempts": self.attack_protection.suspicious_ip_max_attempts,
                 },
                 "token_rate_limit_per_minute": self.attack_protection.token_rate_limit_per_minute,
+                "allowlist": self.attack_protection.allowlist,
             },
         })
     }

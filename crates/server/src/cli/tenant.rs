@@ -52,6 +52,9 @@ pub enum TenantCmd {
         /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
         #[arg(long)]
         token_rate_limit: Option<i64>,
+        /// IP addresses or networks never counted nor refused by attack protection, comma-separated ("" clears)
+        #[arg(long, value_delimiter = ',')]
+        attack_allowlist: Option<Vec<String>>,
     },
 }
 
@@ -72,6 +75,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
             suspicious_ip_throttling,
             suspicious_ip_max_attempts,
             token_rate_limit,
+            attack_allowlist,
         } => {
             let lifetimes = admin::TenantLifetimes {
                 id_token_lifetime,
@@ -89,6 +93,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 suspicious_ip_throttling,
                 suspicious_ip_max_attempts,
                 token_rate_limit_per_minute: token_rate_limit,
+                allowlist: attack_allowlist.as_deref().map(super::split_list),
             };
             let mut t =
                 admin::set_attack_protection(i.store.as_ref(), &i.tenant.id, &attack).await?;

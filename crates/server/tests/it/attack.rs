@@ -439,3 +439,32 @@ async fn userinfo_refuses_tokens_of_a_disabled_application() {
             .contains("invalid_token")
     );
 }
+
+#[tokio::test]
+async fn the_attack_allowlist_is_set_shown_and_checked_by_the_cli() {
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&[]);
+    let out = app.cli_json(&[
+        "tenant",
+        "update",
+        "--suspicious-ip-max-attempts",
+        "1",
+        "--attack-allowlist",
+        "192.0.2.0/24,2001:db8::1",
+    ]);
+    assert_eq!(
+        out["attack_protection"]["allowlist"],
+        serde_json::json!(["192.0.2.0/24", "2001:db8::1"])
+    );
+    app.config_settled().await;
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&implicit(&spa)).await;
+    for _ in 0..3 {
+        let r = post_login_from(&b, &html, "192.0.2.10", EMAIL, "nope-nope").await;
+        assert_eq!(r.status(), 401, "an allowlisted network is never throttled");
+    }
+    let out = app.cli(&["tenant", "update", "--attack-allowlist", "192.0.2.0/99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("192.0.2.0/99"));
+}
