@@ -1,7 +1,7 @@
 //! `tessera tenant show|update`: tenant settings (default audience, session and token lifetimes,
 //! attack protection).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use tessera_core::admin;
 
 use super::{CliResult, output::Out};
@@ -12,71 +12,75 @@ pub enum TenantCmd {
     /// Show the tenant's settings
     Show,
     /// Change the tenant's settings
-    Update {
-        /// The API that token requests without `audience` are for ("" clears it)
-        #[arg(long)]
-        default_audience: Option<String>,
-        /// ID token lifetime, seconds (default 36000)
-        #[arg(long)]
-        id_token_lifetime: Option<i64>,
-        /// Login session absolute lifetime, seconds (default 2592000, 30 days)
-        #[arg(long)]
-        session_lifetime: Option<i64>,
-        /// Login session inactivity lifetime, seconds (default 259200, 3 days)
-        #[arg(long)]
-        session_idle_lifetime: Option<i64>,
-        /// Refresh token absolute lifetime, seconds (default 2592000)
-        #[arg(long)]
-        refresh_token_lifetime: Option<i64>,
-        /// Refresh token inactivity lifetime, seconds (default 1296000)
-        #[arg(long)]
-        refresh_token_idle_lifetime: Option<i64>,
-        /// Seconds a rotated refresh token may still be used without revoking its family (default 0)
-        #[arg(long)]
-        refresh_token_reuse_interval: Option<i64>,
-        /// Time limit per Action or Rule execution, milliseconds (default 500, at most 5000)
-        #[arg(long)]
-        script_time_limit_ms: Option<i64>,
-        /// Brute-force protection: block an email from one IP after failed sign-ins in a row (default true)
-        #[arg(long)]
-        brute_force: Option<bool>,
-        /// Failed sign-ins in a row that block an email from one IP (default 10)
-        #[arg(long)]
-        brute_force_max_attempts: Option<i64>,
-        /// Suspicious-IP throttling: 429 for an IP after failed sign-ins within 24 hours (default true)
-        #[arg(long)]
-        suspicious_ip_throttling: Option<bool>,
-        /// Failed sign-ins from one IP within 24 hours that throttle it (default 100)
-        #[arg(long)]
-        suspicious_ip_max_attempts: Option<i64>,
-        /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
-        #[arg(long)]
-        token_rate_limit: Option<i64>,
-        /// IP addresses or networks never counted nor refused by attack protection, comma-separated ("" clears)
-        #[arg(long, value_delimiter = ',')]
-        attack_allowlist: Option<Vec<String>>,
-    },
+    Update(Box<UpdateArgs>),
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// The API that token requests without `audience` are for ("" clears it)
+    #[arg(long)]
+    pub default_audience: Option<String>,
+    /// ID token lifetime, seconds (default 36000)
+    #[arg(long)]
+    pub id_token_lifetime: Option<i64>,
+    /// Login session absolute lifetime, seconds (default 2592000, 30 days)
+    #[arg(long)]
+    pub session_lifetime: Option<i64>,
+    /// Login session inactivity lifetime, seconds (default 259200, 3 days)
+    #[arg(long)]
+    pub session_idle_lifetime: Option<i64>,
+    /// Refresh token absolute lifetime, seconds (default 2592000)
+    #[arg(long)]
+    pub refresh_token_lifetime: Option<i64>,
+    /// Refresh token inactivity lifetime, seconds (default 1296000)
+    #[arg(long)]
+    pub refresh_token_idle_lifetime: Option<i64>,
+    /// Seconds a rotated refresh token may still be used without revoking its family (default 0)
+    #[arg(long)]
+    pub refresh_token_reuse_interval: Option<i64>,
+    /// Time limit per Action or Rule execution, milliseconds (default 500, at most 5000)
+    #[arg(long)]
+    pub script_time_limit_ms: Option<i64>,
+    /// Brute-force protection: block an email from one IP after failed sign-ins in a row (default true)
+    #[arg(long)]
+    pub brute_force: Option<bool>,
+    /// Failed sign-ins in a row that block an email from one IP (default 10)
+    #[arg(long)]
+    pub brute_force_max_attempts: Option<i64>,
+    /// Suspicious-IP throttling: 429 for an IP after failed sign-ins within 24 hours (default true)
+    #[arg(long)]
+    pub suspicious_ip_throttling: Option<bool>,
+    /// Failed sign-ins from one IP within 24 hours that throttle it (default 100)
+    #[arg(long)]
+    pub suspicious_ip_max_attempts: Option<i64>,
+    /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
+    #[arg(long)]
+    pub token_rate_limit: Option<i64>,
+    /// IP addresses or networks never counted nor refused by attack protection, comma-separated ("" clears)
+    #[arg(long, value_delimiter = ',')]
+    pub attack_allowlist: Option<Vec<String>>,
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
     match cmd {
         TenantCmd::Show => out.object(&i.tenant.management_json()),
-        TenantCmd::Update {
-            default_audience,
-            id_token_lifetime,
-            session_lifetime,
-            session_idle_lifetime,
-            refresh_token_lifetime,
-            refresh_token_idle_lifetime,
-            refresh_token_reuse_interval,
-            script_time_limit_ms,
-            brute_force,
-            brute_force_max_attempts,
-            suspicious_ip_throttling,
-            suspicious_ip_max_attempts,
-            token_rate_limit,
-            attack_allowlist,
-        } => {
+        TenantCmd::Update(args) => {
+            let UpdateArgs {
+                default_audience,
+                id_token_lifetime,
+                session_lifetime,
+                session_idle_lifetime,
+                refresh_token_lifetime,
+                refresh_token_idle_lifetime,
+                refresh_token_reuse_interval,
+                script_time_limit_ms,
+                brute_force,
+                brute_force_max_attempts,
+                suspicious_ip_throttling,
+                suspicious_ip_max_attempts,
+                token_rate_limit,
+                attack_allowlist,
+            } = *args;
             let lifetimes = admin::TenantLifetimes {
                 id_token_lifetime,
                 session_lifetime,
