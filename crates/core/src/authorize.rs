@@ -164,6 +164,21 @@ pub enum AuthorizeError {
     },
 }
 
+/// Parses `application/x-www-form-urlencoded` parameters (an `/authorize` query or form, the
+/// login form); a repeated one is an error (RFC 6749 §3.1).
+pub fn form_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "The parameter '{}' is repeated.",
+                k.escape_default()
+            )));
+        }
+    }
+    Ok(out)
+}
+
 /// The legacy hosted-page link (`/login?client=…&protocol=oauth2&…`) as `/authorize` parameters.
 pub fn from_legacy_login(mut params: HashMap<String, String>) -> HashMap<String, String> {
     if let Some(client) = params.remove("client") {

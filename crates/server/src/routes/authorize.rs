@@ -11,7 +11,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use tessera_core::{
-    OAuthError,
     authorize::{self, AuthorizeError, AuthorizeRequest, SignedIn},
     grant::Ctx,
     login::{self, CSRF_COOKIE, SESSION_COOKIE},
@@ -23,20 +22,7 @@ use crate::{
     web::{cookie, set_cookie},
 };
 
-/// Parses `application/x-www-form-urlencoded` parameters; a repeated one is an error
-/// (RFC 6749 §3.1).
-pub fn form_params(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(OAuthError::invalid_request(format!(
-                "The parameter '{}' is repeated.",
-                k.escape_default()
-            )));
-        }
-    }
-    Ok(out)
-}
+pub use tessera_core::authorize::form_params;
 
 pub async fn get(
     State(st): State<AppState>,
