@@ -124,17 +124,18 @@ pub async fn authenticate_client(
         }
         return Err(denied().with_cause(format!("no client {}", creds.client_id)));
     };
-    let checked = check_secret(&client, creds);
-    if checked.is_ok() && client.disabled {
+    check_secret(&client, creds)?;
+    if client.disabled {
         // Said only to a caller that proved the secret (or to a public client's caller).
         return Err(OAuthError::invalid_client(
             "The application is disabled: enable it with `tessera apps update CLIENT_ID --disabled false`.",
         ));
     }
-    checked
+    Ok(client)
 }
 
-fn check_secret(client: &Client, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+/// The secret (or its absence) and the authentication method are the registered ones.
+fn check_secret(client: &Client, creds: &ClientCredentials) -> Result<(), OAuthError> {
     let denied = || OAuthError::invalid_client("Unknown client or wrong client credentials.");
     match (&client.client_secret_hash, &creds.secret) {
         // RFC 6749 §2.3 / OIDC Core §9: the client uses the method it registered. Said only once
@@ -156,13 +157,13 @@ fn check_secret(client: &Client, creds: &ClientCredentials) -> Result<Client, OA
                     creds.method.as_str(),
                 )));
             }
-            Ok(client.clone())
+            Ok(())
         }
         (Some(_), Some(_)) => Err(denied().with_cause("wrong client secret")),
         (Some(_), None) => Err(OAuthError::invalid_client(
             "Client authentication is required: send client_secret, or Basic credentials.",
         )),
-        (None, None) => Ok(client.clone()),
+        (None, None) => Ok(()),
         (None, Some(_)) => Err(denied().with_cause("public client sent a secret")),
     }
 }
