@@ -48,6 +48,25 @@ impl From<StoreError> for AdminError {
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
+/// How many times [`retry_stale`] runs a change before it gives up.
+const STALE_TRIES: usize = 20;
+
+/// Runs a read-change-write `attempt` again while its write finds that the object changed
+/// since it was read (`StoreError::Stale`: a sign-in's bookkeeping, another operator, another
+/// node): each try applies the change to what is stored now, never over it.
+pub async fn retry_stale<T>(mut attempt: impl AsyncFnMut() -> AdminResult<T>) -> AdminResult<T> {
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(AdminError::Store(StoreError::Stale(what))) if tries < STALE_TRIES => {
+                tracing::debug!(%what, tries, "changed meanwhile; reading it again");
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn invalid(e: String) -> AdminError {
     AdminError::Invalid(e)
 }
@@ -107,7 +126,23 @@ pub async fn ensure_tenant(
                 changed = true;
             }
             if changed {
-                store.update_tenant(&t).await?;
+                match store.update_tenant(&t).await {
+                    // Another node changed the tenant since it was read: start over on theirs.
+                    Err(StoreError::Stale(_)) => {
+                        return Box::pin(ensure_tenant(
+                            store,
+                            master,
+                            clock,
+                            tenant_id,
+                            issuer,
+                            default_issuer,
+                            adopt_default_issuer,
+                        ))
+                        .await;
+                    }
+                    other => other?,
+                }
+                t.version += 1;
             }
             t
         }
@@ -168,18 +203,23 @@ pub async fn set_default_audience(
     tenant_id: &str,
     audience: &str,
 ) -> AdminResult<Tenant> {
-    let mut t = store
-        .tenant(tenant_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
-    if audience.is_empty() {
-        t.default_audience = None;
-    } else {
-        validate::identifier(audience).map_err(|e| invalid(format!("--default-audience: {e}")))?;
-        t.default_audience = Some(audience.to_owned());
-    }
-    store.update_tenant(&t).await?;
-    Ok(t)
+    retry_stale(async || {
+        let mut t = store
+            .tenant(tenant_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+        if audience.is_empty() {
+            t.default_audience = None;
+        } else {
+            validate::identifier(audience)
+                .map_err(|e| invalid(format!("--default-audience: {e}")))?;
+            t.default_audience = Some(audience.to_owned());
+        }
+        store.update_tenant(&t).await?;
+        t.version += 1;
+        Ok(t)
+    })
+    .await
 }
 
 /// Tenant lifetimes, in seconds; `None` leaves a value as it is.
@@ -201,77 +241,81 @@ pub async fn set_lifetimes(
     tenant_id: &str,
     l: &TenantLifetimes,
 ) -> AdminResult<Tenant> {
-    const MAX: i64 = 365 * 86_400;
-    let mut t = store
-        .tenant(tenant_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
-    let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
-        (
-            "--id-token-lifetime",
-            l.id_token_lifetime,
-            &mut t.id_token_lifetime,
-            1,
-        ),
-        (
-            "--session-lifetime",
-            l.session_lifetime,
-            &mut t.session_lifetime,
-            1,
-        ),
-        (
-            "--session-idle-lifetime",
-            l.session_idle_lifetime,
-            &mut t.session_idle_lifetime,
-            1,
-        ),
-        (
-            "--refresh-token-lifetime",
-            l.refresh_token_lifetime,
-            &mut t.refresh_token_lifetime,
-            1,
-        ),
-        (
-            "--refresh-token-idle-lifetime",
-            l.refresh_token_idle_lifetime,
-            &mut t.refresh_token_idle_lifetime,
-            1,
-        ),
-        (
-            "--refresh-token-reuse-interval",
-            l.refresh_token_reuse_interval,
-            &mut t.refresh_token_reuse_interval,
-            0,
-        ),
-    ];
-    for (flag, value, slot, min) in fields {
-        if let Some(v) = value {
-            if !(min..=MAX).contains(&v) {
+    retry_stale(async || {
+        const MAX: i64 = 365 * 86_400;
+        let mut t = store
+            .tenant(tenant_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+        let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
+            (
+                "--id-token-lifetime",
+                l.id_token_lifetime,
+                &mut t.id_token_lifetime,
+                1,
+            ),
+            (
+                "--session-lifetime",
+                l.session_lifetime,
+                &mut t.session_lifetime,
+                1,
+            ),
+            (
+                "--session-idle-lifetime",
+                l.session_idle_lifetime,
+                &mut t.session_idle_lifetime,
+                1,
+            ),
+            (
+                "--refresh-token-lifetime",
+                l.refresh_token_lifetime,
+                &mut t.refresh_token_lifetime,
+                1,
+            ),
+            (
+                "--refresh-token-idle-lifetime",
+                l.refresh_token_idle_lifetime,
+                &mut t.refresh_token_idle_lifetime,
+                1,
+            ),
+            (
+                "--refresh-token-reuse-interval",
+                l.refresh_token_reuse_interval,
+                &mut t.refresh_token_reuse_interval,
+                0,
+            ),
+        ];
+        for (flag, value, slot, min) in fields {
+            if let Some(v) = value {
+                if !(min..=MAX).contains(&v) {
+                    return Err(invalid(format!(
+                        "{flag} must be between {min} and {MAX} seconds"
+                    )));
+                }
+                *slot = v;
+            }
+        }
+        if let Some(ms) = l.script_time_limit_ms {
+            if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
                 return Err(invalid(format!(
-                    "{flag} must be between {min} and {MAX} seconds"
+                    "--script-time-limit-ms must be between 1 and {}",
+                    Tenant::MAX_SCRIPT_TIME_LIMIT_MS
                 )));
             }
-            *slot = v;
+            t.script_time_limit_ms = ms;
         }
-    }
-    if let Some(ms) = l.script_time_limit_ms {
-        if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
-            return Err(invalid(format!(
-                "--script-time-limit-ms must be between 1 and {}",
-                Tenant::MAX_SCRIPT_TIME_LIMIT_MS
-            )));
+        if t.session_idle_lifetime > t.session_lifetime
+            || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
+        {
+            return Err(invalid(
+                "an idle lifetime cannot be longer than its absolute lifetime".into(),
+            ));
         }
-        t.script_time_limit_ms = ms;
-    }
-    if t.session_idle_lifetime > t.session_lifetime
-        || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
-    {
-        return Err(invalid(
-            "an idle lifetime cannot be longer than its absolute lifetime".into(),
-        ));
-    }
-    store.update_tenant(&t).await?;
-    Ok(t)
+        store.update_tenant(&t).await?;
+        t.version += 1;
+        Ok(t)
+    })
+    .await
 }
 
 /// Attack-protection settings; `None` leaves a value as it is.
@@ -293,59 +337,63 @@ pub async fn set_attack_protection(
     tenant_id: &str,
     a: &AttackSettings,
 ) -> AdminResult<Tenant> {
-    let mut t = store
-        .tenant(tenant_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
-    let ap = &mut t.attack_protection;
-    let limits: [(&str, Option<i64>, &mut i64, i64, i64); 3] = [
-        (
-            "--brute-force-max-attempts",
-            a.brute_force_max_attempts,
-            &mut ap.brute_force_max_attempts,
-            1,
-            10_000,
-        ),
-        (
-            "--suspicious-ip-max-attempts",
-            a.suspicious_ip_max_attempts,
-            &mut ap.suspicious_ip_max_attempts,
-            1,
-            10_000,
-        ),
-        (
-            "--token-rate-limit",
-            a.token_rate_limit_per_minute,
-            &mut ap.token_rate_limit_per_minute,
-            0,
-            1_000_000,
-        ),
-    ];
-    for (flag, value, slot, min, max) in limits {
-        if let Some(v) = value {
-            if !(min..=max).contains(&v) {
-                return Err(invalid(format!("{flag} must be between {min} and {max}")));
+    retry_stale(async || {
+        let mut t = store
+            .tenant(tenant_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+        let ap = &mut t.attack_protection;
+        let limits: [(&str, Option<i64>, &mut i64, i64, i64); 3] = [
+            (
+                "--brute-force-max-attempts",
+                a.brute_force_max_attempts,
+                &mut ap.brute_force_max_attempts,
+                1,
+                10_000,
+            ),
+            (
+                "--suspicious-ip-max-attempts",
+                a.suspicious_ip_max_attempts,
+                &mut ap.suspicious_ip_max_attempts,
+                1,
+                10_000,
+            ),
+            (
+                "--token-rate-limit",
+                a.token_rate_limit_per_minute,
+                &mut ap.token_rate_limit_per_minute,
+                0,
+                1_000_000,
+            ),
+        ];
+        for (flag, value, slot, min, max) in limits {
+            if let Some(v) = value {
+                if !(min..=max).contains(&v) {
+                    return Err(invalid(format!("{flag} must be between {min} and {max}")));
+                }
+                *slot = v;
             }
-            *slot = v;
         }
-    }
-    if let Some(b) = a.brute_force {
-        ap.brute_force = b;
-    }
-    if let Some(b) = a.suspicious_ip_throttling {
-        ap.suspicious_ip_throttling = b;
-    }
-    if let Some(list) = &a.allowlist {
-        let list = clean_list(list);
-        for entry in &list {
-            entry
-                .parse::<crate::net::IpNet>()
-                .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+        if let Some(b) = a.brute_force {
+            ap.brute_force = b;
         }
-        ap.allowlist = list;
-    }
-    store.update_tenant(&t).await?;
-    Ok(t)
+        if let Some(b) = a.suspicious_ip_throttling {
+            ap.suspicious_ip_throttling = b;
+        }
+        if let Some(list) = &a.allowlist {
+            let list = clean_list(list);
+            for entry in &list {
+                entry
+                    .parse::<crate::net::IpNet>()
+                    .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+            }
+            ap.allowlist = list;
+        }
+        store.update_tenant(&t).await?;
+        t.version += 1;
+        Ok(t)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- APIs
@@ -467,6 +515,7 @@ pub async fn create_api(
         enforce_policies: false,
         token_dialect: TokenDialect::AccessToken,
         skip_consent_for_verifiable_first_party_clients: true,
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -511,22 +560,26 @@ pub async fn update_api(
     id: &str,
     spec: &ApiSpec,
 ) -> AdminResult<ResourceServer> {
-    let mut rs = find_api(store, tenant, id).await?;
-    if spec
-        .identifier
-        .as_ref()
-        .is_some_and(|i| *i != rs.identifier)
-    {
-        return Err(invalid(
-            "an API's identifier cannot change; create a new API instead".into(),
-        ));
-    }
-    apply_api_spec(&mut rs, spec)?;
-    ensure_hs256_secret(&mut rs, master);
-    ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
-    rs.updated_at = clock.now();
-    store.update_resource_server(&rs).await?;
-    Ok(rs)
+    retry_stale(async || {
+        let mut rs = find_api(store, tenant, id).await?;
+        if spec
+            .identifier
+            .as_ref()
+            .is_some_and(|i| *i != rs.identifier)
+        {
+            return Err(invalid(
+                "an API's identifier cannot change; create a new API instead".into(),
+            ));
+        }
+        apply_api_spec(&mut rs, spec)?;
+        ensure_hs256_secret(&mut rs, master);
+        ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
+        rs.updated_at = clock.now();
+        store.update_resource_server(&rs).await?;
+        rs.version += 1;
+        Ok(rs)
+    })
+    .await
 }
 
 /// The HS256 secret of an API, decrypted (it is a shared key the API needs to verify tokens).
@@ -659,6 +712,7 @@ pub async fn create_app(
         client_metadata: Map::new(),
         allow_pkce_plain: false,
         disabled: false,
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -684,26 +738,30 @@ pub async fn update_app(
     client_id: &str,
     spec: &AppSpec,
 ) -> AdminResult<(Client, Option<Secret>)> {
-    let mut c = find_app(store, tenant, client_id).await?;
-    if spec.app_type.is_some() {
-        return Err(invalid(
-            "an application's type cannot change; create a new application instead".into(),
-        ));
-    }
-    apply_app_spec(&mut c, spec)?;
-    let mut secret = None;
-    match (c.token_endpoint_auth_method, c.client_secret_hash.is_some()) {
-        (AuthMethod::None, true) => c.client_secret_hash = None,
-        (AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic, false) => {
-            let s = Secret::random(48);
-            c.client_secret_hash = Some(s.hash());
-            secret = Some(s);
+    retry_stale(async || {
+        let mut c = find_app(store, tenant, client_id).await?;
+        if spec.app_type.is_some() {
+            return Err(invalid(
+                "an application's type cannot change; create a new application instead".into(),
+            ));
         }
-        _ => {}
-    }
-    c.updated_at = clock.now();
-    store.update_client(&c).await?;
-    Ok((c, secret))
+        apply_app_spec(&mut c, spec)?;
+        let mut secret = None;
+        match (c.token_endpoint_auth_method, c.client_secret_hash.is_some()) {
+            (AuthMethod::None, true) => c.client_secret_hash = None,
+            (AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic, false) => {
+                let s = Secret::random(48);
+                c.client_secret_hash = Some(s.hash());
+                secret = Some(s);
+            }
+            _ => {}
+        }
+        c.updated_at = clock.now();
+        store.update_client(&c).await?;
+        c.version += 1;
+        Ok((c, secret))
+    })
+    .await
 }
 
 /// A new client secret; the old one stops working at once.
@@ -713,17 +771,21 @@ pub async fn rotate_app_secret(
     tenant: &str,
     client_id: &str,
 ) -> AdminResult<(Client, Secret)> {
-    let mut c = find_app(store, tenant, client_id).await?;
-    if c.token_endpoint_auth_method == AuthMethod::None {
-        return Err(invalid(format!(
-            "application {client_id} is public (auth method none) and has no secret"
-        )));
-    }
-    let s = Secret::random(48);
-    c.client_secret_hash = Some(s.hash());
-    c.updated_at = clock.now();
-    store.update_client(&c).await?;
-    Ok((c, s))
+    retry_stale(async || {
+        let mut c = find_app(store, tenant, client_id).await?;
+        if c.token_endpoint_auth_method == AuthMethod::None {
+            return Err(invalid(format!(
+                "application {client_id} is public (auth method none) and has no secret"
+            )));
+        }
+        let s = Secret::random(48);
+        c.client_secret_hash = Some(s.hash());
+        c.updated_at = clock.now();
+        store.update_client(&c).await?;
+        c.version += 1;
+        Ok((c, s))
+    })
+    .await
 }
 
 /// Grants an application an API with scopes (replacing the scopes of an existing grant). Every
@@ -736,39 +798,44 @@ pub async fn grant_app(
     audience: &str,
     scopes: &[String],
 ) -> AdminResult<ClientGrant> {
-    let client = find_app(store, tenant, client_id).await?;
-    let api = store
-        .resource_server_by_identifier(tenant, audience)
-        .await?
-        .ok_or_else(|| {
-            AdminError::NotFound(format!(
-                "no API with identifier '{audience}' (create it with `tessera apis create`)"
-            ))
-        })?;
-    let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
-    if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
-        return Err(invalid(format!(
-            "the API {audience} does not define the scope '{unknown}'"
-        )));
-    }
-    if let Some(mut g) = store
-        .client_grant(tenant, &client.client_id, &api.identifier)
-        .await?
-    {
-        g.scope = scopes;
-        store.update_client_grant(&g).await?;
-        return Ok(g);
-    }
-    let g = ClientGrant {
-        tenant_id: tenant.to_owned(),
-        id: format!("cgr_{}", random_alphanumeric(16)),
-        client_id: client.client_id,
-        audience: api.identifier,
-        scope: scopes,
-        created_at: clock.now(),
-    };
-    store.insert_client_grant(&g).await?;
-    Ok(g)
+    retry_stale(async || {
+        let client = find_app(store, tenant, client_id).await?;
+        let api = store
+            .resource_server_by_identifier(tenant, audience)
+            .await?
+            .ok_or_else(|| {
+                AdminError::NotFound(format!(
+                    "no API with identifier '{audience}' (create it with `tessera apis create`)"
+                ))
+            })?;
+        let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
+        if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
+            return Err(invalid(format!(
+                "the API {audience} does not define the scope '{unknown}'"
+            )));
+        }
+        if let Some(mut g) = store
+            .client_grant(tenant, &client.client_id, &api.identifier)
+            .await?
+        {
+            g.scope = scopes;
+            store.update_client_grant(&g).await?;
+            g.version += 1;
+            return Ok(g);
+        }
+        let g = ClientGrant {
+            tenant_id: tenant.to_owned(),
+            id: format!("cgr_{}", random_alphanumeric(16)),
+            client_id: client.client_id,
+            audience: api.identifier,
+            scope: scopes,
+            version: 0,
+            created_at: clock.now(),
+        };
+        store.insert_client_grant(&g).await?;
+        Ok(g)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- users
@@ -854,6 +921,7 @@ pub async fn create_user(
         roles: Vec::new(),
         logins_count: 0,
         last_login: None,
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -893,24 +961,35 @@ pub async fn update_user(
     spec: &UserSpec,
     hash: impl FnOnce(String) -> String,
 ) -> AdminResult<User> {
-    let mut u = find_user(store, tenant, id_or_email).await?;
-    let old_email = u.email.clone();
-    let password_changed = match apply_user_spec(&mut u, spec)? {
-        Some(pw) => {
-            u.password_hash = hash(pw);
-            true
+    // The password is hashed once, before any read: a retry reuses the hash.
+    let new_hash = match &spec.password {
+        Some(p) => {
+            password::check_policy(p.expose()).map_err(invalid)?;
+            Some(hash(p.expose().to_owned()))
         }
-        None => false,
+        None => None,
     };
-    if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
-        return Err(AdminError::Conflict(format!(
-            "a user with email {} already exists",
-            u.email
-        )));
-    }
-    u.updated_at = clock.now();
-    store.update_user(&u).await?;
-    if password_changed {
+    let u = retry_stale(async || {
+        let mut u = find_user(store, tenant, id_or_email).await?;
+        let old_email = u.email.clone();
+        apply_user_spec(&mut u, spec)?;
+        if let Some(h) = &new_hash {
+            u.password_hash.clone_from(h);
+        }
+        if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
+            return Err(AdminError::Conflict(format!(
+                "a user with email {} already exists",
+                u.email
+            )));
+        }
+        u.updated_at = clock.now();
+        store.update_user(&u).await?;
+        u.version += 1;
+        Ok((u, old_email))
+    })
+    .await;
+    let (u, old_email) = u?;
+    if new_hash.is_some() {
         // A new password lifts brute-force blocks (Auth0 does the same on a reset).
         crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
     }
@@ -926,14 +1005,18 @@ pub async fn set_user_blocked(
     id_or_email: &str,
     blocked: bool,
 ) -> AdminResult<User> {
-    let mut u = find_user(store, tenant, id_or_email).await?;
-    u.blocked = blocked;
-    u.updated_at = clock.now();
-    store.update_user(&u).await?;
-    if !blocked {
-        crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
-    }
-    Ok(u)
+    retry_stale(async || {
+        let mut u = find_user(store, tenant, id_or_email).await?;
+        u.blocked = blocked;
+        u.updated_at = clock.now();
+        store.update_user(&u).await?;
+        u.version += 1;
+        if !blocked {
+            crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
+        }
+        Ok(u)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -175,11 +175,41 @@ pub async fn check_password(
     Ok(user)
 }
 
-/// Records a successful login on the user (`logins_count`, `last_login`).
-pub async fn record_login(store: &dyn Store, user: &mut User, now: i64) -> Result<(), StoreError> {
-    user.logins_count += 1;
-    user.last_login = Some(now);
-    store.update_user(user).await
+/// Records a successful login on the user (`logins_count`, `last_login`), and confirms it: the
+/// user read by [`check_password`] is tens of milliseconds old by now, so the login stands only
+/// if the stored user is still unblocked and still has the password that was checked. Only the
+/// two bookkeeping fields are written, to the user as stored now, so a sign-in can never undo
+/// a block or a password change that came in meanwhile. `user` becomes the stored user.
+pub async fn record_login(
+    store: &dyn Store,
+    user: &mut User,
+    now: i64,
+) -> Result<(), LoginFailure> {
+    let checked = user.password_hash.clone();
+    let bookkeeping = |u: &mut User| {
+        if u.blocked || u.password_hash != checked {
+            return false;
+        }
+        u.logins_count += 1;
+        u.last_login = Some(now);
+        true
+    };
+    let Some(stored) = store
+        .modify_user(&user.tenant_id, &user.user_id, &bookkeeping)
+        .await?
+    else {
+        tracing::info!("login refused: the user was deleted during the sign-in");
+        return Err(LoginFailure::WrongCredentials);
+    };
+    if stored.blocked {
+        return Err(LoginFailure::Blocked);
+    }
+    if stored.password_hash != checked {
+        tracing::info!("login refused: the password changed during the sign-in");
+        return Err(LoginFailure::WrongCredentials);
+    }
+    *user = stored;
+    Ok(())
 }
 
 /// A browser's sign-in at the tenant.

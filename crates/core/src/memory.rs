@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
-    ScriptKind, SigningKeyRecord, Tenant, User,
+    ScriptKind, SigningKeyRecord, Tenant, User, Versioned,
 };
 use crate::store::*;
 
@@ -31,6 +31,22 @@ impl Inner {
             *v += 1;
         }
     }
+}
+
+/// Writes `new` over the stored object if that still has the version `new` was read with; the
+/// stored copy gets the next version. The SQL stores' `WHERE version = …`.
+fn replace<T: Versioned>(
+    slot: Option<&mut T>,
+    new: &T,
+    what: impl Fn() -> String,
+) -> StoreResult<()> {
+    let slot = slot.ok_or_else(|| StoreError::NotFound(what()))?;
+    if slot.version() != new.version() {
+        return Err(StoreError::Stale(what()));
+    }
+    *slot = new.clone();
+    slot.set_version(new.version() + 1);
+    Ok(())
 }
 
 #[derive(Default)]
@@ -68,8 +84,9 @@ impl TenantStore for MemoryStore {
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let mut g = self.lock();
         let slot = g.tenants.iter_mut().find(|(t, _)| t.id == tenant.id);
-        let (t, v) = slot.ok_or_else(|| StoreError::NotFound(format!("tenant {}", tenant.id)))?;
-        *t = tenant.clone();
+        let what = || format!("tenant {}", tenant.id);
+        let (t, v) = slot.ok_or_else(|| StoreError::NotFound(what()))?;
+        replace(Some(t), tenant, what)?;
         *v += 1;
         Ok(())
     }
@@ -119,7 +136,7 @@ impl ClientStore for MemoryStore {
             .clients
             .iter_mut()
             .find(|x| x.tenant_id == c.tenant_id && x.client_id == c.client_id);
-        *slot.ok_or_else(|| StoreError::NotFound(format!("client {}", c.client_id)))? = c.clone();
+        replace(slot, c, || format!("client {}", c.client_id))?;
         g.bump(&c.tenant_id);
         Ok(())
     }
@@ -185,7 +202,7 @@ impl ResourceServerStore for MemoryStore {
         let slot = g.apis.iter_mut().find(|x| {
             x.tenant_id == rs.tenant_id && x.id == rs.id && x.identifier == rs.identifier
         });
-        *slot.ok_or_else(|| StoreError::NotFound(format!("API {}", rs.id)))? = rs.clone();
+        replace(slot, rs, || format!("API {}", rs.id))?;
         g.bump(&rs.tenant_id);
         Ok(())
     }
@@ -244,7 +261,7 @@ impl ClientGrantStore for MemoryStore {
             .grants
             .iter_mut()
             .find(|x| x.tenant_id == cg.tenant_id && x.id == cg.id);
-        *slot.ok_or_else(|| StoreError::NotFound(format!("grant {}", cg.id)))? = cg.clone();
+        replace(slot, cg, || format!("grant {}", cg.id))?;
         g.bump(&cg.tenant_id);
         Ok(())
     }
@@ -339,8 +356,29 @@ impl UserStore for MemoryStore {
             .users
             .iter_mut()
             .find(|x| x.tenant_id == u.tenant_id && x.user_id == u.user_id);
-        *slot.ok_or_else(|| StoreError::NotFound(format!("user {}", u.user_id)))? = u.clone();
+        replace(slot, u, || format!("user {}", u.user_id))?;
         Ok(())
+    }
+    async fn modify_user(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        change: &UserChange<'_>,
+    ) -> StoreResult<Option<User>> {
+        let mut g = self.lock();
+        let Some(slot) = g
+            .users
+            .iter_mut()
+            .find(|x| x.tenant_id == tenant && x.user_id == user_id)
+        else {
+            return Ok(None);
+        };
+        let mut u = slot.clone();
+        if change(&mut u) {
+            u.version += 1;
+            *slot = u.clone();
+        }
+        Ok(Some(u))
     }
     async fn delete_user(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let mut g = self.lock();
@@ -515,7 +553,7 @@ impl RoleStore for MemoryStore {
             .roles
             .iter_mut()
             .find(|x| x.tenant_id == r.tenant_id && x.id == r.id);
-        *slot.ok_or_else(|| StoreError::NotFound(format!("role {}", r.id)))? = r.clone();
+        replace(slot, r, || format!("role {}", r.id))?;
         Ok(())
     }
     async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
@@ -588,7 +626,7 @@ impl ScriptStore for MemoryStore {
             .scripts
             .iter_mut()
             .find(|x| x.tenant_id == sc.tenant_id && x.id == sc.id);
-        *slot.ok_or_else(|| StoreError::NotFound(format!("script {}", sc.id)))? = sc.clone();
+        replace(slot, sc, || format!("script {}", sc.id))?;
         Ok(())
     }
     async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool> {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::{
     Clock,
-    admin::{AdminError, AdminResult, find_api, find_user},
+    admin::{AdminError, AdminResult, find_api, find_user, retry_stale},
     model::{Role, RolePermission, User},
     store::{Store, StoreResult},
     validate,
@@ -43,6 +43,7 @@ pub async fn create_role(
         name: name.trim().to_owned(),
         description: description.unwrap_or("").to_owned(),
         permissions: Vec::new(),
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -63,11 +64,16 @@ pub async fn delete_role(
     id_or_name: &str,
 ) -> AdminResult<Role> {
     let role = find_role(store, tenant, id_or_name).await?;
-    for mut u in store.users(tenant).await? {
+    let now = clock.now();
+    for u in store.users(tenant).await? {
         if u.roles.contains(&role.id) {
-            u.roles.retain(|r| r != &role.id);
-            u.updated_at = clock.now();
-            store.update_user(&u).await?;
+            let unassign = |u: &mut User| {
+                let before = u.roles.len();
+                u.roles.retain(|r| r != &role.id);
+                u.updated_at = now;
+                u.roles.len() != before
+            };
+            store.modify_user(tenant, &u.user_id, &unassign).await?;
         }
     }
     store.delete_role(tenant, &role.id).await?;
@@ -85,6 +91,7 @@ pub async fn change_permissions(
     permissions: &[String],
     add: bool,
 ) -> AdminResult<Role> {
+    retry_stale(async || {
     let mut role = find_role(store, tenant, id_or_name).await?;
     let api = find_api(store, tenant, api).await?;
     if permissions.is_empty() {
@@ -115,7 +122,10 @@ pub async fn change_permissions(
     }
     role.updated_at = clock.now();
     store.update_role(&role).await?;
+    role.version += 1;
     Ok(role)
+    })
+    .await
 }
 
 /// Assigns (`assign = true`) or removes roles of a user.
@@ -127,22 +137,26 @@ pub async fn change_user_roles(
     roles: &[String],
     assign: bool,
 ) -> AdminResult<User> {
-    let mut u = find_user(store, tenant, user).await?;
-    if roles.is_empty() {
-        return Err(invalid("name at least one role"));
-    }
-    for r in roles {
-        let role = find_role(store, tenant, r).await?;
-        let has = u.roles.contains(&role.id);
-        if assign && !has {
-            u.roles.push(role.id);
-        } else if !assign && has {
-            u.roles.retain(|x| x != &role.id);
+    retry_stale(async || {
+        let mut u = find_user(store, tenant, user).await?;
+        if roles.is_empty() {
+            return Err(invalid("name at least one role"));
         }
-    }
-    u.updated_at = clock.now();
-    store.update_user(&u).await?;
-    Ok(u)
+        for r in roles {
+            let role = find_role(store, tenant, r).await?;
+            let has = u.roles.contains(&role.id);
+            if assign && !has {
+                u.roles.push(role.id);
+            } else if !assign && has {
+                u.roles.retain(|x| x != &role.id);
+            }
+        }
+        u.updated_at = clock.now();
+        store.update_user(&u).await?;
+        u.version += 1;
+        Ok(u)
+    })
+    .await
 }
 
 /// The user's roles that still exist, in assignment order.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     Clock, ErrorCode, OAuthError,
-    admin::{AdminError, AdminResult},
+    admin::{AdminError, AdminResult, retry_stale},
     grant::Ctx,
     hooks::{HookError, HookOutcome, HookRequest, HookScript, Scripts},
     keys::MasterKey,
@@ -126,6 +126,7 @@ pub async fn create_script(
         secrets_enc: None,
         enabled: kind == ScriptKind::Rule,
         order,
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -152,35 +153,46 @@ pub async fn update_script(
     store: &dyn Store,
     master: &MasterKey,
     clock: &dyn Clock,
-    mut s: Script,
+    found: Script,
     spec: &ScriptSpec,
     check: &dyn Fn(ScriptKind, &str) -> Result<(), String>,
 ) -> AdminResult<Script> {
-    let kind = s.kind;
-    if let Some(n) = &spec.name {
-        validate::name(n).map_err(|e| invalid(format!("--name: {e}")))?;
-        s.name = n.trim().to_owned();
-    }
-    if let Some(code) = &spec.code {
-        check(kind, code).map_err(|e| invalid(format!("the script does not compile: {e}")))?;
-        s.code = code.clone();
-        if kind == ScriptKind::Action {
-            s.enabled = false;
+    retry_stale(async || {
+        // Each try changes the script as stored now.
+        let mut s = store
+            .script(&found.tenant_id, &found.id)
+            .await?
+            .ok_or_else(|| {
+                AdminError::NotFound(format!("{} {}", found.kind.as_str(), found.name))
+            })?;
+        let kind = s.kind;
+        if let Some(n) = &spec.name {
+            validate::name(n).map_err(|e| invalid(format!("--name: {e}")))?;
+            s.name = n.trim().to_owned();
         }
-    }
-    if let Some(o) = spec.order {
-        s.order = o;
-    }
-    if !spec.secrets.is_empty() {
-        let mut all = secrets(master, &s).map_err(invalid)?;
-        for (k, v) in &spec.secrets {
-            all.insert(k.clone(), Value::String(v.clone()));
+        if let Some(code) = &spec.code {
+            check(kind, code).map_err(|e| invalid(format!("the script does not compile: {e}")))?;
+            s.code = code.clone();
+            if kind == ScriptKind::Action {
+                s.enabled = false;
+            }
         }
-        seal(master, &mut s, &all);
-    }
-    s.updated_at = clock.now();
-    store.update_script(&s).await?;
-    Ok(s)
+        if let Some(o) = spec.order {
+            s.order = o;
+        }
+        if !spec.secrets.is_empty() {
+            let mut all = secrets(master, &s).map_err(invalid)?;
+            for (k, v) in &spec.secrets {
+                all.insert(k.clone(), Value::String(v.clone()));
+            }
+            seal(master, &mut s, &all);
+        }
+        s.updated_at = clock.now();
+        store.update_script(&s).await?;
+        s.version += 1;
+        Ok(s)
+    })
+    .await
 }
 
 /// Deploys (actions) or enables (rules); or the reverse.
@@ -192,11 +204,15 @@ pub async fn set_enabled(
     id_or_name: &str,
     enabled: bool,
 ) -> AdminResult<Script> {
-    let mut s = find_script(store, tenant, kind, id_or_name).await?;
-    s.enabled = enabled;
-    s.updated_at = clock.now();
-    store.update_script(&s).await?;
-    Ok(s)
+    retry_stale(async || {
+        let mut s = find_script(store, tenant, kind, id_or_name).await?;
+        s.enabled = enabled;
+        s.updated_at = clock.now();
+        store.update_script(&s).await?;
+        s.version += 1;
+        Ok(s)
+    })
+    .await
 }
 
 /// Sets the run order of a trigger's actions: the named ones first, in the given order.
@@ -207,34 +223,38 @@ pub async fn order_actions(
     trigger: &str,
     names: &[String],
 ) -> AdminResult<Vec<Script>> {
-    let trigger =
-        Trigger::parse(trigger).ok_or_else(|| invalid(format!("unknown trigger '{trigger}'")))?;
-    let mut ordered = Vec::new();
-    for n in names {
-        let s = find_script(store, tenant, ScriptKind::Action, n).await?;
-        if s.trigger != Some(trigger) {
-            return Err(invalid(format!(
-                "the action '{}' is not for the {} trigger",
-                s.name,
-                trigger.as_str()
-            )));
+    retry_stale(async || {
+        let trigger = Trigger::parse(trigger)
+            .ok_or_else(|| invalid(format!("unknown trigger '{trigger}'")))?;
+        let mut ordered = Vec::new();
+        for n in names {
+            let s = find_script(store, tenant, ScriptKind::Action, n).await?;
+            if s.trigger != Some(trigger) {
+                return Err(invalid(format!(
+                    "the action '{}' is not for the {} trigger",
+                    s.name,
+                    trigger.as_str()
+                )));
+            }
+            ordered.push(s);
         }
-        ordered.push(s);
-    }
-    let rest: Vec<Script> = store
-        .scripts(tenant, ScriptKind::Action)
-        .await?
-        .into_iter()
-        .filter(|s| s.trigger == Some(trigger) && !ordered.iter().any(|o| o.id == s.id))
-        .collect();
-    let mut out = Vec::new();
-    for (i, mut s) in ordered.into_iter().chain(rest).enumerate() {
-        s.order = i as i64 + 1;
-        s.updated_at = clock.now();
-        store.update_script(&s).await?;
-        out.push(s);
-    }
-    Ok(out)
+        let rest: Vec<Script> = store
+            .scripts(tenant, ScriptKind::Action)
+            .await?
+            .into_iter()
+            .filter(|s| s.trigger == Some(trigger) && !ordered.iter().any(|o| o.id == s.id))
+            .collect();
+        let mut out = Vec::new();
+        for (i, mut s) in ordered.into_iter().chain(rest).enumerate() {
+            s.order = i as i64 + 1;
+            s.updated_at = clock.now();
+            store.update_script(&s).await?;
+            s.version += 1;
+            out.push(s);
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// Every trigger's scripts, decrypted and in order: what a node caches with its configuration
@@ -449,7 +469,9 @@ pub fn denial_error(d: &crate::hooks::Denial) -> OAuthError {
     OAuthError::new(code, d.reason.clone())
 }
 
-/// Writes the metadata the scripts set (`null` deletes a key).
+/// Writes the metadata the scripts set (`null` deletes a key): only those keys, to the user as
+/// stored now (a script may run for seconds; nothing else the user read before it is written
+/// back). `user` becomes the stored user.
 pub async fn persist_metadata(
     ctx: &Ctx<'_>,
     user: &mut User,
@@ -458,20 +480,36 @@ pub async fn persist_metadata(
     if out.app_metadata.is_empty() && out.user_metadata.is_empty() {
         return Ok(());
     }
-    for (target, changes) in [
-        (&mut user.app_metadata, &out.app_metadata),
-        (&mut user.user_metadata, &out.user_metadata),
-    ] {
-        for (k, v) in changes {
-            if v.is_null() {
-                target.remove(k);
-            } else {
-                target.insert(k.clone(), v.clone());
+    let now = ctx.clock.now();
+    let patch = |u: &mut User| {
+        for (target, changes) in [
+            (&mut u.app_metadata, &out.app_metadata),
+            (&mut u.user_metadata, &out.user_metadata),
+        ] {
+            for (k, v) in changes {
+                if v.is_null() {
+                    target.remove(k);
+                } else {
+                    target.insert(k.clone(), v.clone());
+                }
             }
         }
+        u.updated_at = now;
+        true
+    };
+    match ctx
+        .store
+        .modify_user(&user.tenant_id, &user.user_id, &patch)
+        .await?
+    {
+        Some(stored) => *user = stored,
+        None => {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the user was deleted during the sign-in",
+            ));
+        }
     }
-    user.updated_at = ctx.clock.now();
-    ctx.store.update_user(user).await?;
     Ok(())
 }
 

@@ -1,6 +1,15 @@
 //! The storage interfaces. Narrow traits, one per object family (after fosite); every method
 //! takes the tenant. Implementations live in `tessera-store` (SQLite, PostgreSQL) and in
 //! [`crate::memory`] for unit tests.
+//!
+//! Objects that are read, changed and written back (tenants, applications, APIs, client
+//! grants, users, roles, scripts) carry a `version`. `update_*` writes only if the stored
+//! version is still the one the object was read with, and stores the next one; otherwise it
+//! fails with [`StoreError::Stale`] and changes nothing, so a slow writer can never undo a
+//! change that came in between (callers read again and retry: `admin::retry_stale`). Changes
+//! made on the sign-in path, where a password check or a script run separates the read from
+//! the write, use [`UserStore::modify_user`], which applies a change to the row as it is now,
+//! inside one transaction.
 
 use async_trait::async_trait;
 
@@ -16,6 +25,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The object changed since it was read (its version moved on): nothing was written.
+    #[error("{0} was changed by someone else meanwhile; read it again")]
+    Stale(String),
     /// The backend failed (I/O, connection, corrupt row).
     #[error("storage backend: {0}")]
     Backend(String),
@@ -80,6 +92,10 @@ pub trait ClientGrantStore: Send + Sync {
     async fn delete_client_grant(&self, tenant: &str, id: &str) -> StoreResult<bool>;
 }
 
+/// A change to a user, applied by [`UserStore::modify_user`] to the user as stored; `true` if
+/// it changed anything that must be written.
+pub type UserChange<'a> = dyn for<'u> Fn(&'u mut User) -> bool + Send + Sync + 'a;
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` if the email is taken.
@@ -88,7 +104,20 @@ pub trait UserStore: Send + Sync {
     /// `email` is matched case-insensitively.
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>>;
+    /// Fails with `Stale` if the stored version is not `user.version`, `NotFound` if the user
+    /// does not exist, `Conflict` if the new email is taken.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Applies `change` to the user as stored now, in one transaction that other writers wait
+    /// for, and writes the result with the next version if `change` returns `true`. The user
+    /// as it is afterwards (written or not); `None` if there is no such user. For changes that
+    /// touch a few fields of a user read long before (a login's bookkeeping after the password
+    /// check, the metadata scripts set), so that they cannot write back anything stale.
+    async fn modify_user(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        change: &UserChange<'_>,
+    ) -> StoreResult<Option<User>>;
     async fn delete_user(&self, tenant: &str, user_id: &str) -> StoreResult<bool>;
 }
 

@@ -16,11 +16,21 @@ use Kind::{Bytes, Int, Text};
 const TABLES: &[(&str, &[(&str, Kind)])] = &[
     (
         "tenants",
-        &[("id", Text), ("data", Text), ("config_version", Int)],
+        &[
+            ("id", Text),
+            ("data", Text),
+            ("config_version", Int),
+            ("version", Int),
+        ],
     ),
     (
         "clients",
-        &[("tenant_id", Text), ("client_id", Text), ("data", Text)],
+        &[
+            ("tenant_id", Text),
+            ("client_id", Text),
+            ("data", Text),
+            ("version", Int),
+        ],
     ),
     (
         "resource_servers",
@@ -29,6 +39,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("id", Text),
             ("identifier", Text),
             ("data", Text),
+            ("version", Int),
         ],
     ),
     (
@@ -39,6 +50,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("client_id", Text),
             ("audience", Text),
             ("data", Text),
+            ("version", Int),
         ],
     ),
     (
@@ -48,6 +60,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("user_id", Text),
             ("email", Text),
             ("data", Text),
+            ("version", Int),
         ],
     ),
     (
@@ -70,6 +83,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("id", Text),
             ("name", Text),
             ("data", Text),
+            ("version", Int),
         ],
     ),
     (
@@ -81,6 +95,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("name", Text),
             ("ord", Int),
             ("data", Text),
+            ("version", Int),
         ],
     ),
     (

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 type Migration = (i64, &'static str, &'static str);
 
@@ -41,6 +41,11 @@ const SQLITE: &[Migration] = &[
         "attack counters",
         include_str!("../migrations/sqlite/0005_attack_counters.sql"),
     ),
+    (
+        6,
+        "versions",
+        include_str!("../migrations/sqlite/0006_versions.sql"),
+    ),
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -68,6 +73,11 @@ const POSTGRES: &[Migration] = &[
         5,
         "attack counters",
         include_str!("../migrations/postgres/0005_attack_counters.sql"),
+    ),
+    (
+        6,
+        "versions",
+        include_str!("../migrations/postgres/0006_versions.sql"),
     ),
 ];
 

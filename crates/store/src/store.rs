@@ -15,7 +15,7 @@ use tessera_core::{
     StoreError,
     model::{
         Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
-        ScriptKind, SigningAlg, SigningKeyRecord, Tenant, User,
+        ScriptKind, SigningAlg, SigningKeyRecord, Tenant, User, Versioned,
     },
     store::*,
 };
@@ -293,12 +293,27 @@ impl SqlStore {
             .await
     }
 
-    /// Runs a statement that must touch one row; `NotFound` otherwise.
-    async fn exec_one(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> StoreResult<()> {
-        if self.exec(what, sql, args).await? == 0 {
-            return Err(StoreError::NotFound(what.to_owned()));
+    /// Runs a versioned update (`… SET data = …, version = … WHERE <key> AND version = …`) that
+    /// must touch one row. When none matched, `exists` (the row by its key alone) tells
+    /// `Stale` (someone wrote it since it was read) from `NotFound`.
+    async fn exec_versioned(
+        &self,
+        what: &str,
+        sql: &str,
+        args: &[Arg<'_>],
+        exists: &str,
+        key: &[Arg<'_>],
+    ) -> StoreResult<()> {
+        if self.exec(what, sql, args).await? > 0 {
+            return Ok(());
         }
-        Ok(())
+        let found = self
+            .fetch_one_row(what, false, exists, key, |_| Ok(()))
+            .await?;
+        Err(match found {
+            Some(()) => StoreError::Stale(what.to_owned()),
+            None => StoreError::NotFound(what.to_owned()),
+        })
     }
 
     /// One row of a query; `write` for a statement that changes data (`… RETURNING`).
@@ -372,6 +387,13 @@ pub(crate) async fn pg_connect(url: &str) -> Result<(PgConnectOptions, PgConnect
 
 use Arg::{Int, Text};
 
+/// What an update writes: the object's document as its next version, and that version.
+fn next_version<T: Versioned + serde::Serialize>(obj: &T) -> StoreResult<(String, i64)> {
+    let mut next = obj.clone();
+    next.set_version(obj.version() + 1);
+    Ok((encode(&next)?, next.version()))
+}
+
 /// Whether any text argument holds a NUL character. PostgreSQL cannot store one (and refuses
 /// the statement); so that both backends answer alike, nothing with a NUL is stored and a key
 /// with one matches nothing, instead of a client's `client_id=%00` becoming a server error.
@@ -396,9 +418,12 @@ impl TenantStore for SqlStore {
         Ok(())
     }
     async fn update_tenant(&self, t: &Tenant) -> StoreResult<()> {
-        let sql = "UPDATE tenants SET data = $1, config_version = config_version + 1 WHERE id = $2";
+        let sql = "UPDATE tenants SET data = $1, version = $2, config_version = config_version + 1 WHERE id = $3 AND version = $4";
         let what = format!("tenant {}", t.id);
-        self.exec_one(&what, sql, &[Text(&encode(t)?), Text(&t.id)])
+        let (data, next) = next_version(t)?;
+        let args = [Text(&data), Int(next), Text(&t.id), Int(t.version)];
+        let exists = "SELECT 1 FROM tenants WHERE id = $1";
+        self.exec_versioned(&what, sql, &args, exists, &[Text(&t.id)])
             .await
     }
     async fn config_version(&self, tenant: &str) -> StoreResult<i64> {
@@ -435,15 +460,13 @@ impl ClientStore for SqlStore {
         self.fetch_all_data("client", sql, &[Text(tenant)]).await
     }
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
-        let sql = "UPDATE clients SET data = $1 WHERE tenant_id = $2 AND client_id = $3";
+        let sql = "UPDATE clients SET data = $1, version = $2 WHERE tenant_id = $3 AND client_id = $4 AND version = $5";
         let what = format!("client {}", c.client_id);
-        let data = encode(c)?;
-        self.exec_one(
-            &what,
-            sql,
-            &[Text(&data), Text(&c.tenant_id), Text(&c.client_id)],
-        )
-        .await
+        let (data, next) = next_version(c)?;
+        let key = [Text(&c.tenant_id), Text(&c.client_id)];
+        let args = [Text(&data), Int(next), key[0], key[1], Int(c.version)];
+        let exists = "SELECT 1 FROM clients WHERE tenant_id = $1 AND client_id = $2";
+        self.exec_versioned(&what, sql, &args, exists, &key).await
     }
     async fn delete_client(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2";
@@ -485,15 +508,21 @@ impl ResourceServerStore for SqlStore {
     }
     async fn update_resource_server(&self, rs: &ResourceServer) -> StoreResult<()> {
         // The identifier is immutable: it is not written here.
-        let sql = "UPDATE resource_servers SET data = $1 WHERE tenant_id = $2 AND id = $3 AND identifier = $4";
-        let data = encode(rs)?;
+        let sql = "UPDATE resource_servers SET data = $1, version = $2 WHERE tenant_id = $3 AND id = $4 AND identifier = $5 AND version = $6";
+        let (data, next) = next_version(rs)?;
+        let key = [Text(&rs.tenant_id), Text(&rs.id), Text(&rs.identifier)];
         let args = [
             Text(&data),
-            Text(&rs.tenant_id),
-            Text(&rs.id),
-            Text(&rs.identifier),
+            Int(next),
+            key[0],
+            key[1],
+            key[2],
+            Int(rs.version),
         ];
-        self.exec_one(&format!("API {}", rs.id), sql, &args).await
+        let exists =
+            "SELECT 1 FROM resource_servers WHERE tenant_id = $1 AND id = $2 AND identifier = $3";
+        let what = format!("API {}", rs.id);
+        self.exec_versioned(&what, sql, &args, exists, &key).await
     }
     async fn delete_resource_server(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM resource_servers WHERE tenant_id = $1 AND id = $2";
@@ -518,11 +547,13 @@ impl ClientGrantStore for SqlStore {
         Ok(())
     }
     async fn update_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
-        let sql = "UPDATE client_grants SET data = $1 WHERE tenant_id = $2 AND id = $3";
-        let data = encode(g)?;
-        let args = [Text(&data), Text(&g.tenant_id), Text(&g.id)];
-        self.exec_one(&format!("client grant {}", g.id), sql, &args)
-            .await
+        let sql = "UPDATE client_grants SET data = $1, version = $2 WHERE tenant_id = $3 AND id = $4 AND version = $5";
+        let (data, next) = next_version(g)?;
+        let key = [Text(&g.tenant_id), Text(&g.id)];
+        let args = [Text(&data), Int(next), key[0], key[1], Int(g.version)];
+        let exists = "SELECT 1 FROM client_grants WHERE tenant_id = $1 AND id = $2";
+        let what = format!("client grant {}", g.id);
+        self.exec_versioned(&what, sql, &args, exists, &key).await
     }
     async fn client_grant(
         &self,
@@ -588,16 +619,59 @@ impl UserStore for SqlStore {
         self.fetch_all_data("user", sql, &[Text(tenant)]).await
     }
     async fn update_user(&self, u: &User) -> StoreResult<()> {
-        let sql = "UPDATE users SET email = $1, data = $2 WHERE tenant_id = $3 AND user_id = $4";
+        let sql = "UPDATE users SET email = $1, data = $2, version = $3 WHERE tenant_id = $4 AND user_id = $5 AND version = $6";
         let what = format!("user {}", u.user_id);
-        let (email, data) = (u.email.to_lowercase(), encode(u)?);
+        let (email, (data, next)) = (u.email.to_lowercase(), next_version(u)?);
+        let key = [Text(&u.tenant_id), Text(&u.user_id)];
         let args = [
             Text(&email),
             Text(&data),
-            Text(&u.tenant_id),
-            Text(&u.user_id),
+            Int(next),
+            key[0],
+            key[1],
+            Int(u.version),
         ];
-        self.exec_one(&what, sql, &args).await
+        let exists = "SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2";
+        self.exec_versioned(&what, sql, &args, exists, &key).await
+    }
+    async fn modify_user(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        change: &UserChange<'_>,
+    ) -> StoreResult<Option<User>> {
+        let key = [Text(tenant), Text(user_id)];
+        if has_nul(&key) {
+            return Ok(None);
+        }
+        let what = format!("user {user_id}");
+        let mut tx = self.begin(&what, true).await?;
+        // SQLite's BEGIN IMMEDIATE already holds the database's write lock; on PostgreSQL the
+        // row lock makes other writers of this user wait for the commit.
+        let sql = if self.is_postgres() {
+            "SELECT data FROM users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE"
+        } else {
+            "SELECT data FROM users WHERE tenant_id = $1 AND user_id = $2"
+        };
+        let found = tx
+            .conn()
+            .fetch_optional(&what, sql, &key, |r| {
+                decode::<User>(&what, &r.text("data")?)
+            })
+            .await?;
+        let Some(mut u) = found else {
+            return Ok(None);
+        };
+        if !change(&mut u) {
+            return Ok(Some(u));
+        }
+        u.version += 1;
+        let (email, data) = (u.email.to_lowercase(), encode(&u)?);
+        let sql = "UPDATE users SET email = $1, data = $2, version = $3 WHERE tenant_id = $4 AND user_id = $5";
+        let args = [Text(&email), Text(&data), Int(u.version), key[0], key[1]];
+        tx.conn().execute(&what, sql, &args).await?;
+        tx.commit(&what).await?;
+        Ok(Some(u))
     }
     async fn delete_user(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2";
@@ -822,10 +896,19 @@ impl RoleStore for SqlStore {
     }
     async fn update_role(&self, r: &Role) -> StoreResult<()> {
         let what = format!("role {}", r.name);
-        let sql = "UPDATE roles SET name = $1, data = $2 WHERE tenant_id = $3 AND id = $4";
-        let data = encode(r)?;
-        let args = [Text(&r.name), Text(&data), Text(&r.tenant_id), Text(&r.id)];
-        self.exec_one(&what, sql, &args).await
+        let sql = "UPDATE roles SET name = $1, data = $2, version = $3 WHERE tenant_id = $4 AND id = $5 AND version = $6";
+        let (data, next) = next_version(r)?;
+        let key = [Text(&r.tenant_id), Text(&r.id)];
+        let args = [
+            Text(&r.name),
+            Text(&data),
+            Int(next),
+            key[0],
+            key[1],
+            Int(r.version),
+        ];
+        let exists = "SELECT 1 FROM roles WHERE tenant_id = $1 AND id = $2";
+        self.exec_versioned(&what, sql, &args, exists, &key).await
     }
     async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM roles WHERE tenant_id = $1 AND id = $2";
@@ -876,17 +959,20 @@ impl ScriptStore for SqlStore {
     }
     async fn update_script(&self, sc: &Script) -> StoreResult<()> {
         let what = format!("{} {}", sc.kind.as_str(), sc.name);
-        let sql =
-            "UPDATE scripts SET name = $1, ord = $2, data = $3 WHERE tenant_id = $4 AND id = $5";
-        let data = encode(sc)?;
+        let sql = "UPDATE scripts SET name = $1, ord = $2, data = $3, version = $4 WHERE tenant_id = $5 AND id = $6 AND version = $7";
+        let (data, next) = next_version(sc)?;
+        let key = [Text(&sc.tenant_id), Text(&sc.id)];
         let args = [
             Text(&sc.name),
             Int(sc.order),
             Text(&data),
-            Text(&sc.tenant_id),
-            Text(&sc.id),
+            Int(next),
+            key[0],
+            key[1],
+            Int(sc.version),
         ];
-        self.exec_one(&what, sql, &args).await
+        let exists = "SELECT 1 FROM scripts WHERE tenant_id = $1 AND id = $2";
+        self.exec_versioned(&what, sql, &args, exists, &key).await
     }
     async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM scripts WHERE tenant_id = $1 AND id = $2";

@@ -93,7 +93,13 @@ backends!(
     keys_with_a_nul_character_match_nothing,
     counters_count_block_expire_and_clear,
     counters_racing_hits_all_count,
+    stale_writes_fail_and_change_nothing,
+    modify_user_changes_the_user_as_stored,
 );
+
+#[path = "store/versions.rs"]
+mod versions;
+use versions::*;
 
 async fn with_tenants(s: &dyn Store) {
     s.insert_tenant(&Tenant::new(T, "http://t1.example/", 1))
@@ -122,6 +128,7 @@ fn client(id: &str) -> Client {
         client_metadata: Default::default(),
         allow_pkce_plain: false,
         disabled: false,
+        version: 0,
         created_at: 10,
         updated_at: 10,
     }
@@ -145,6 +152,7 @@ fn api(id: &str, identifier: &str) -> ResourceServer {
         enforce_policies: false,
         token_dialect: TokenDialect::AccessToken,
         skip_consent_for_verifiable_first_party_clients: true,
+        version: 0,
         created_at: 10,
         updated_at: 10,
     }
@@ -157,6 +165,7 @@ fn grant(id: &str, client_id: &str, audience: &str) -> ClientGrant {
         client_id: client_id.into(),
         audience: audience.into(),
         scope: vec!["read:x".into()],
+        version: 0,
         created_at: 10,
     }
 }
@@ -179,6 +188,7 @@ fn user(id: &str, email: &str) -> User {
         roles: Vec::new(),
         logins_count: 0,
         last_login: None,
+        version: 0,
         created_at: 10,
         updated_at: 10,
     }
@@ -292,6 +302,7 @@ async fn resource_servers_crud_and_unique_identifier(s: &dyn Store) {
     rs.token_lifetime = 60;
     rs.token_dialect = TokenDialect::Rfc9068Profile;
     s.update_resource_server(&rs).await.unwrap();
+    rs.version += 1;
     assert_eq!(s.resource_server(T, "a1").await.unwrap().unwrap(), rs);
     let mut moved = rs.clone();
     moved.identifier = "https://moved".into();
@@ -419,7 +430,8 @@ async fn users_crud_and_unique_email(s: &dyn Store) {
             .unwrap()
             .blocked
     );
-    let taken = user("auth0|1", "bob@example.com");
+    let mut taken = user("auth0|1", "bob@example.com");
+    taken.version = 1;
     assert!(matches!(
         s.update_user(&taken).await,
         Err(StoreError::Conflict(_))
@@ -674,6 +686,7 @@ fn role(id: &str, name: &str) -> Role {
             resource_server_identifier: "https://api".into(),
             permission_name: "read:x".into(),
         }],
+        version: 0,
         created_at: 1,
         updated_at: 1,
     }
@@ -713,6 +726,7 @@ async fn roles_crud_and_unique_names(s: &dyn Store) {
     renamed.name = "reader".into();
     renamed.permissions.clear();
     s.update_role(&renamed).await.unwrap();
+    renamed.version += 1;
     assert_eq!(s.role(T, "rol_2").await.unwrap(), Some(renamed));
     assert!(matches!(
         s.update_role(&role("rol_9", "ghost")).await,
@@ -734,6 +748,7 @@ fn script(id: &str, kind: ScriptKind, name: &str, order: i64) -> Script {
         secrets_enc: None,
         enabled: true,
         order,
+        version: 0,
         created_at: 1,
         updated_at: 1,
     }
@@ -766,6 +781,7 @@ async fn scripts_by_kind_in_order(s: &dyn Store) {
     let mut moved = script("rul_a", ScriptKind::Rule, "first", 9);
     moved.enabled = false;
     s.update_script(&moved).await.unwrap();
+    moved.version += 1;
     let rules: Vec<String> = s
         .scripts(T, ScriptKind::Rule)
         .await

@@ -34,7 +34,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     let api = issue::api_for_audience(ctx.store, ctx.config, ctx.tenant, audience).await?;
 
     let now = ctx.clock.now();
-    let checked = login::check_password(
+    let checked = match login::check_password(
         ctx.store,
         ctx.tenant,
         username,
@@ -42,7 +42,13 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         &ctx.request.ip,
         now,
     )
-    .await;
+    .await
+    {
+        Ok(mut user) => login::record_login(ctx.store, &mut user, now)
+            .await
+            .map(|()| user),
+        Err(e) => Err(e),
+    };
     let mut user = match checked {
         Ok(u) => u,
         Err(LoginFailure::WrongCredentials) => {
@@ -57,7 +63,6 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         Err(LoginFailure::Refused(r)) => return Err(r.oauth_error()),
         Err(LoginFailure::Store(e)) => return Err(e.into()),
     };
-    login::record_login(ctx.store, &mut user, now).await?;
     let mut grant = UserGrant {
         grant_id: UserGrant::new_id(),
         client_id: client.client_id.clone(),

@@ -165,6 +165,10 @@ pub struct Client {
     /// tokens), no userinfo for its access tokens.
     #[serde(default)]
     pub disabled: bool,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -12,6 +12,10 @@ pub struct ClientGrant {
     /// The API identifier.
     pub audience: String,
     pub scope: Vec<String>,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
 }
 

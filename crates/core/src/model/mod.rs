@@ -21,3 +21,33 @@ pub use script::{Script, ScriptKind, Trigger};
 pub use signing_key::{KeyStatus, SigningKeyRecord};
 pub use tenant::{AttackProtection, DEFAULT_TENANT, Tenant, normalize_issuer};
 pub use user::{DATABASE_CONNECTION, User};
+
+/// The objects that are read, changed and written back, each with a `version` that counts its
+/// writes (optimistic concurrency; see [`crate::store`]).
+pub trait Versioned: Clone {
+    fn version(&self) -> i64;
+    fn set_version(&mut self, version: i64);
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn version(&self) -> i64 {
+                self.version
+            }
+            fn set_version(&mut self, version: i64) {
+                self.version = version;
+            }
+        }
+    )*};
+}
+
+versioned!(
+    Tenant,
+    Client,
+    ResourceServer,
+    ClientGrant,
+    User,
+    Role,
+    Script
+);

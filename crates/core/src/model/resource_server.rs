@@ -101,6 +101,10 @@ pub struct ResourceServer {
     pub enforce_policies: bool,
     pub token_dialect: TokenDialect,
     pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

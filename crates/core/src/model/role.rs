@@ -23,6 +23,10 @@ pub struct Role {
     pub description: String,
     #[serde(default)]
     pub permissions: Vec<RolePermission>,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -74,6 +74,10 @@ pub struct Script {
     pub enabled: bool,
     /// Run order within its kind (and trigger), lowest first.
     pub order: i64,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

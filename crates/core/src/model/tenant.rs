@@ -17,6 +17,10 @@ pub struct Tenant {
     /// ID token lifetime in seconds.
     #[serde(default = "default_id_token_lifetime")]
     pub id_token_lifetime: i64,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     /// The issuer was derived from the listen address, not configured: `serve` may replace it.
     #[serde(default)]
@@ -106,6 +110,7 @@ impl Tenant {
             issuer: normalize_issuer(issuer),
             default_audience: None,
             id_token_lifetime: default_id_token_lifetime(),
+            version: 0,
             created_at: now,
             issuer_is_default: false,
             master_key_check: None,

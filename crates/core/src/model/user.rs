@@ -39,6 +39,10 @@ pub struct User {
     pub logins_count: i64,
     #[serde(default)]
     pub last_login: Option<i64>,
+    /// How many times the object was written: a write names the version it read and fails
+    /// with `StoreError::Stale` if another write came between (see `store`).
+    #[serde(default)]
+    pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -132,16 +132,25 @@ pub async fn submit(
     let mut ctx = st.ctx(&snap);
     ctx.request = crate::web::request_info(&st, &headers, peer, &tx.params);
     let username = field("username").trim();
-    let checked = login::check_password(
+    let now = ctx.clock.now();
+    let checked = match login::check_password(
         ctx.store,
         ctx.tenant,
         username,
         field("password"),
         &ctx.request.ip,
-        ctx.clock.now(),
+        now,
     )
-    .await;
-    let mut user = match checked {
+    .await
+    {
+        // The user as stored now must still accept this password (a block or a new password
+        // may have come in during the check); the login is counted on it.
+        Ok(mut user) => login::record_login(ctx.store, &mut user, now)
+            .await
+            .map(|()| user),
+        Err(e) => Err(e),
+    };
+    let user = match checked {
         Ok(u) => u,
         Err(LoginFailure::WrongCredentials) => {
             tracing::info!(
@@ -191,14 +200,10 @@ pub async fn submit(
     };
 
     // The password is right: this transaction is spent, a new session starts.
-    let now = ctx.clock.now();
     match login::finish_transaction(ctx.store, ctx.tenant, handle, now).await {
         Ok(Some(_)) => {}
         Ok(None) => return expired(&st),
         Err(e) => return st.pages.error_page(&e.into()),
-    }
-    if let Err(e) = login::record_login(ctx.store, &mut user, now).await {
-        tracing::warn!(error = %e, "could not record the login on the user");
     }
     if let Some(old) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = login::end_session(ctx.store, ctx.tenant, &old).await

@@ -15,6 +15,7 @@ mod login;
 mod nodes;
 mod oidc_client;
 mod rbac;
+mod recovery;
 mod security;
 mod support;
 mod token;
