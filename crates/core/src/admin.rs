@@ -990,14 +990,43 @@ pub async fn update_user(
     .await;
     let (u, old_email) = u?;
     if new_hash.is_some() {
-        // A new password lifts brute-force blocks (Auth0 does the same on a reset).
+        // A new password lifts brute-force blocks (Auth0 does the same on a reset) and ends
+        // every session and token issued under the old one.
         crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
+        end_user_access(store, tenant, &u.user_id, "password changed").await?;
     }
     Ok(u)
 }
 
-/// Blocks or unblocks a user. Unblocking also lifts the brute-force blocks on the user's email
-/// from every IP (`tessera users unblock`).
+/// Ends a user's access: every session (so no silent sign-in), authorization code, opaque
+/// access token and refresh token of the user is deleted from the database, which every node
+/// reads. JWT access tokens cannot be recalled; they live out their (short) lifetime.
+async fn end_user_access(
+    store: &dyn Store,
+    tenant: &str,
+    user_id: &str,
+    why: &str,
+) -> AdminResult<()> {
+    let n = store.delete_user_artifacts(tenant, user_id).await?;
+    tracing::info!(
+        user_id,
+        why,
+        revoked = n,
+        "ended the user's sessions and tokens"
+    );
+    Ok(())
+}
+
+/// Deletes a user, and with it every session and token of theirs.
+pub async fn delete_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> AdminResult<User> {
+    let u = find_user(store, tenant, id_or_email).await?;
+    store.delete_user(tenant, &u.user_id).await?;
+    end_user_access(store, tenant, &u.user_id, "user deleted").await?;
+    Ok(u)
+}
+
+/// Blocks or unblocks a user. Blocking ends the user's sessions and tokens; unblocking lifts
+/// the brute-force blocks on the user's email from every IP (`tessera users unblock`).
 pub async fn set_user_blocked(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -1011,7 +1040,9 @@ pub async fn set_user_blocked(
         u.updated_at = clock.now();
         store.update_user(&u).await?;
         u.version += 1;
-        if !blocked {
+        if blocked {
+            end_user_access(store, tenant, &u.user_id, "user blocked").await?;
+        } else {
             crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
         }
         Ok(u)

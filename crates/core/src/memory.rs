@@ -498,6 +498,13 @@ impl ArtifactStore for MemoryStore {
             .retain(|a| !(a.tenant_id == tenant && a.family == family));
         Ok((before - g.artifacts.len()) as u64)
     }
+    async fn delete_user_artifacts(&self, tenant: &str, user_id: &str) -> StoreResult<u64> {
+        let mut g = self.lock();
+        let before = g.artifacts.len();
+        g.artifacts
+            .retain(|a| !(a.tenant_id == tenant && a.user_id.as_deref() == Some(user_id)));
+        Ok((before - g.artifacts.len()) as u64)
+    }
     async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {
         let mut g = self.lock();
         let n = g.artifacts.len();

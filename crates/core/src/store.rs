@@ -212,6 +212,9 @@ pub trait ArtifactStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Deletes every artifact of a family (revocation of a grant or a session). The count.
     async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64>;
+    /// Deletes every artifact of a user: sessions, codes, opaque access tokens, refresh tokens
+    /// (a password change, a block, a deletion). The count.
+    async fn delete_user_artifacts(&self, tenant: &str, user_id: &str) -> StoreResult<u64>;
     /// Deletes, in every tenant, artifacts that expired before `before`. The count.
     async fn purge_artifacts(&self, before: i64) -> StoreResult<u64>;
 }

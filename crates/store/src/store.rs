@@ -826,6 +826,18 @@ impl ArtifactStore for SqlStore {
         Ok(self.exec(kind.as_str(), sql, &args).await? > 0)
     }
 
+    async fn delete_user_artifacts(&self, tenant: &str, user_id: &str) -> StoreResult<u64> {
+        let sql = "DELETE FROM artifacts WHERE tenant_id = $1 AND user_id = $2";
+        let args = [Text(tenant), Text(user_id)];
+        let mut n = self.exec("user's artifacts", sql, &args).await?;
+        if self.is_postgres() {
+            // As for a family: a rotation that committed while the first DELETE ran is caught
+            // by the second.
+            n += self.exec("user's artifacts", sql, &args).await?;
+        }
+        Ok(n)
+    }
+
     async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
         let sql = "DELETE FROM artifacts WHERE tenant_id = $1 AND family = $2";
         let args = [Text(tenant), Text(family)];

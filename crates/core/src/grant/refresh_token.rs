@@ -74,7 +74,8 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         }
     };
 
-    // A blocked or deleted user gets nothing; the token is left for an unblock.
+    // A blocked or deleted user gets nothing (a block also deletes the user's tokens; this
+    // catches a token that a rotation committed as the block was made).
     let user = issue::active_user(ctx, &stored.grant.user_id).await?;
 
     // Consume it: exactly one of racing requests wins. A consumed token is a replay, forgiven

@@ -120,8 +120,7 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
             out.object(&u.management_json());
         }
         UsersCmd::Delete { user } => {
-            let u = admin::find_user(store, t, &user).await?;
-            store.delete_user(t, &u.user_id).await?;
+            let u = admin::delete_user(store, t, &user).await?;
             out.note(&format!("deleted user {}", u.user_id));
         }
         UsersCmd::Block { user } => out.object(

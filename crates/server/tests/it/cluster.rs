@@ -25,7 +25,7 @@ async fn form(
     http.post(node.url(path)).form(params).send().await.unwrap()
 }
 
-fn authorize_params<'a>(spa: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn authorize_params<'a>(spa: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("client_id", spa),
         ("redirect_uri", CB),
@@ -56,7 +56,12 @@ async fn silent_code(http: &reqwest::Client, node: &Node, spa: &str, scope: &str
         .clone()
 }
 
-async fn redeem(http: &reqwest::Client, node: &Node, spa: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn redeem(
+    http: &reqwest::Client,
+    node: &Node,
+    spa: &str,
+    code: &str,
+) -> reqwest::Response {
     form(
         http,
         node,
@@ -72,7 +77,12 @@ async fn redeem(http: &reqwest::Client, node: &Node, spa: &str, code: &str) -> r
     .await
 }
 
-async fn refresh(http: &reqwest::Client, node: &Node, spa: &str, rt: &str) -> reqwest::Response {
+pub(crate) async fn refresh(
+    http: &reqwest::Client,
+    node: &Node,
+    spa: &str,
+    rt: &str,
+) -> reqwest::Response {
     form(
         http,
         node,

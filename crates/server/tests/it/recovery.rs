@@ -1,6 +1,7 @@
-//! An administrator's recovery actions hold against sign-ins in progress: a block or a new
-//! password made while sign-ins race is never undone by them, on SQLite and PostgreSQL, with
-//! real `tessera serve` processes and the real CLI.
+//! An administrator's recovery actions: a block or a new password made while sign-ins race is
+//! never undone by them, and a new password, a block or a deletion ends the user's sessions and
+//! refresh tokens on every node. On SQLite and PostgreSQL, with real `tessera serve` processes
+//! and the real CLI.
 
 use std::{
     sync::{
@@ -10,8 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::Value;
+
 use crate::{
-    browser::{EMAIL, PASSWORD},
+    browser::{Browser, EMAIL, PASSWORD, callback},
+    cluster::{authorize_params, redeem, refresh},
     nodes::{Installation, Node, pg_url},
 };
 
@@ -146,4 +150,89 @@ async fn racing_sign_ins_cannot_undo_a_block_or_a_new_password_on_sqlite() {
 async fn racing_sign_ins_cannot_undo_a_block_or_a_new_password_on_postgres() {
     let Some(url) = pg_url() else { return };
     racing_sign_ins_cannot_undo_recovery(Installation::postgres(&url).await).await;
+}
+
+/// A signed-in browser at node A and the refresh token it got there.
+async fn signed_in(a: &Node, spa: &str, email: &str) -> (Browser, String) {
+    let mut browser = Browser::at(&a.base);
+    let (_, html) = browser
+        .to_login_page(&authorize_params(spa, "openid offline_access"))
+        .await;
+    let cb = callback(browser.post_login(&html, email, PASSWORD).await).await;
+    let r = redeem(&browser.http, a, spa, &cb.params["code"]).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let rt = tokens["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh token: {tokens}"))
+        .to_owned();
+    browser.switch_to(&a.base);
+    (browser, rt)
+}
+
+/// A silent authorization (`prompt=none`) with the browser's session, at its node: the
+/// callback's parameters.
+async fn silent(browser: &Browser, spa: &str) -> std::collections::HashMap<String, String> {
+    let mut p = authorize_params(spa, "openid");
+    p.push(("prompt", "none"));
+    callback(browser.authorize(&p).await).await.params
+}
+
+async fn recovery_ends_access_on_every_node(inst: Installation) {
+    let (a, b) = tokio::join!(inst.start_node("a"), inst.start_node("b"));
+    let op = &inst.operator;
+    let spa = op.spa(&[]);
+    let actions: [(&str, &[&str]); 3] = [
+        (
+            "a new password",
+            &["users", "update", "{}", "--password", NEW_PASSWORD],
+        ),
+        ("a block", &["users", "block", "{}"]),
+        ("a deletion", &["users", "delete", "{}"]),
+    ];
+    for (i, (what, args)) in actions.iter().enumerate() {
+        let email = format!("user{i}@example.com");
+        op.user(&email, PASSWORD);
+        let (mut browser, rt) = signed_in(&a, &spa, &email).await;
+        // Before: node B refreshes and signs in silently.
+        browser.switch_to(&b.base);
+        assert!(silent(&browser, &spa).await.contains_key("code"), "{what}");
+        let r = refresh(&browser.http, &b, &spa, &rt).await;
+        assert_eq!(r.status(), 200, "{what}");
+        let rotated: Value = r.json().await.unwrap();
+        let rt = rotated["refresh_token"].as_str().unwrap().to_owned();
+
+        let args: Vec<String> = args.iter().map(|x| x.replace("{}", &email)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = op.cli(&args);
+        assert!(out.status.success(), "{what}: {out:?}");
+
+        // After, on both nodes: no refresh, no silent sign-in.
+        for node in [&a, &b] {
+            browser.switch_to(&node.base);
+            let r = refresh(&browser.http, node, &spa, &rt).await;
+            assert_eq!(r.status(), 400, "{what}: refresh at {}", node.base);
+            let e: Value = r.json().await.unwrap();
+            assert_eq!(e["error"], "invalid_grant", "{what}");
+            let params = silent(&browser, &spa).await;
+            assert_eq!(
+                params.get("error").map(String::as_str),
+                Some("login_required"),
+                "{what}: silent sign-in at {}: {params:?}",
+                node.base
+            );
+        }
+    }
+    inst.remove().await;
+}
+
+#[tokio::test]
+async fn a_new_password_a_block_or_a_deletion_ends_sessions_and_refresh_tokens_on_sqlite() {
+    recovery_ends_access_on_every_node(Installation::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_new_password_a_block_or_a_deletion_ends_sessions_and_refresh_tokens_on_postgres() {
+    let Some(url) = pg_url() else { return };
+    recovery_ends_access_on_every_node(Installation::postgres(&url).await).await;
 }

@@ -10,3 +10,6 @@ ALTER TABLE client_grants ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE roles ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE scripts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+-- A password change, a block or a deletion ends every session and token of the user.
+CREATE INDEX artifacts_user ON artifacts (tenant_id, user_id);
