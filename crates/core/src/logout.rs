@@ -61,8 +61,38 @@ pub async fn v2(
     })
 }
 
+fn not_an_id_token() -> OAuthError {
+    OAuthError::invalid_request("id_token_hint is not an ID token issued by this tenant.")
+}
+
+/// The application an ID token of this tenant was issued to. Anything else the tenant signed
+/// is refused: an access token names an API in `aud` (an array for a user's token, so it
+/// would otherwise name no application at all and skip the `client_id` check) and carries
+/// `scope`; an ID token's `aud` is one application of the tenant (and `azp`, if present, the
+/// same one).
+async fn id_token_client(
+    ctx: &Ctx<'_>,
+    claims: &serde_json::Value,
+) -> Result<String, OAuthError> {
+    let aud = match &claims["aud"] {
+        serde_json::Value::String(a) => a.as_str(),
+        serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().unwrap_or_default(),
+        _ => return Err(not_an_id_token()),
+    };
+    let azp_differs = claims
+        .get("azp")
+        .is_some_and(|azp| azp.as_str() != Some(aud));
+    if aud.is_empty() || azp_differs || claims.get("scope").is_some() {
+        return Err(not_an_id_token());
+    }
+    match ctx.client(aud).await? {
+        Some(c) => Ok(c.client_id),
+        None => Err(not_an_id_token()),
+    }
+}
+
 /// `GET|POST /oidc/logout` (RP-Initiated Logout §2–3). An expired `id_token_hint` is accepted
-/// (§2); a forged one is not.
+/// (§2); a forged one is not, nor any token of this tenant that is not an ID token.
 pub async fn oidc(
     ctx: &Ctx<'_>,
     id_token_hint: Option<&str>,
@@ -73,16 +103,15 @@ pub async fn oidc(
     let mut sid = None;
     let mut hinted_client = None;
     if let Some(hint) = id_token_hint {
-        let claims = verify_with(ctx.keys, hint).map_err(|_| {
-            OAuthError::invalid_request("id_token_hint is not an ID token issued by this tenant.")
-        })?;
+        let claims = verify_with(ctx.keys, hint).map_err(|_| not_an_id_token())?;
         if claims["iss"].as_str() != Some(&ctx.tenant.issuer) {
             return Err(OAuthError::invalid_request(
                 "id_token_hint was issued by another issuer.",
             ));
         }
+        let client = id_token_client(ctx, &claims).await?;
         sid = claims["sid"].as_str().map(str::to_owned);
-        hinted_client = claims["aud"].as_str().map(str::to_owned);
+        hinted_client = Some(client);
     }
     if let (Some(a), Some(b)) = (&hinted_client, client_id)
         && a != b

@@ -450,3 +450,46 @@ async fn web_message_posts_the_response_to_an_allowed_web_origin() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("allowed web origins"));
 }
+
+#[tokio::test]
+async fn an_access_token_is_not_an_id_token_hint() {
+    let (app, spa) = setup().await;
+    app.api("https://api.example.com", &[]);
+    let other = app.spa(&["--logout-urls", "https://other.example.com/bye"]);
+    let b = Browser::new(&app);
+    // A user's JWT access token (`aud` = [API, userinfo]) and an m2m one (`aud` = the API).
+    let cb = b
+        .login(
+            &with(implicit(&spa), &[("audience", "https://api.example.com")]),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let user_at = cb.params["access_token"].clone();
+    assert_eq!(user_at.matches('.').count(), 2, "a JWT");
+    let (m2m, secret) = app.granted_m2m("https://api.example.com", "read:x");
+    let m2m_at = app.cc_token(&m2m, &secret, "https://api.example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for hint in [&user_at, &m2m_at] {
+        let q = serde_urlencoded::to_string([
+            ("id_token_hint", hint.as_str()),
+            ("client_id", other.as_str()),
+            ("post_logout_redirect_uri", "https://other.example.com/bye"),
+        ])
+        .unwrap();
+        let r = b.get(&format!("oidc/logout?{q}")).await;
+        assert_eq!(r.status(), 400, "an access token is refused as id_token_hint");
+        assert!(location(&r).is_empty(), "no redirect");
+        assert!(r.text().await.unwrap().contains("not an ID token"));
+    }
+    // The user's ID token is accepted (and names its own application).
+    let q = serde_urlencoded::to_string([
+        ("id_token_hint", cb.params["id_token"].as_str()),
+        ("post_logout_redirect_uri", "https://app.example.com/bye"),
+    ])
+    .unwrap();
+    let r = b.get(&format!("oidc/logout?{q}")).await;
+    assert_eq!(location(&r), "https://app.example.com/bye");
+}
