@@ -70,10 +70,7 @@ fn not_an_id_token() -> OAuthError {
 /// would otherwise name no application at all and skip the `client_id` check) and carries
 /// `scope`; an ID token's `aud` is one application of the tenant (and `azp`, if present, the
 /// same one).
-async fn id_token_client(
-    ctx: &Ctx<'_>,
-    claims: &serde_json::Value,
-) -> Result<String, OAuthError> {
+async fn id_token_client(ctx: &Ctx<'_>, claims: &serde_json::Value) -> Result<String, OAuthError> {
     let aud = match &claims["aud"] {
         serde_json::Value::String(a) => a.as_str(),
         serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().unwrap_or_default(),

@@ -162,7 +162,17 @@ pub async fn respond(
     };
 
     // The ID token: asked for, or a legacy app's `token` with `openid` (AUTH0-BEHAVIOR.md, 4).
-    let legacy_id_token = rt.token && !req.client.oidc_conformant && grant.has_scope("openid");
+    // Only with a nonce: an ID token in the front channel without one could be replayed
+    // (RFC 9700 §4.5.3, OIDC Core §3.2.2.1), so a legacy request without a nonce gets its
+    // access token and no ID token.
+    let mut legacy_id_token = rt.token && !req.client.oidc_conformant && grant.has_scope("openid");
+    if legacy_id_token && req.nonce.is_none() {
+        tracing::info!(
+            client_id = %req.client.client_id,
+            "ID token left out: a legacy application asked response_type=token with openid but sent no nonce"
+        );
+        legacy_id_token = false;
+    }
     if rt.id_token || legacy_id_token {
         let code_hash = if rt.id_token { code.as_ref() } else { None };
         let id = issue::id_token(

@@ -290,6 +290,27 @@ async fn legacy_apps_get_an_id_token_from_response_type_token_conformant_ones_do
         got.id_token.is_none(),
         "a conformant app gets no ID token from response_type=token"
     );
+    // Without a nonce, the legacy app gets its access token and no ID token.
+    let b = Browser::new(&app);
+    let cb = b
+        .login(
+            &[
+                ("client_id", legacy.as_str()),
+                ("redirect_uri", CB),
+                ("response_type", "token"),
+                ("scope", "openid profile"),
+                ("state", "no-nonce"),
+            ],
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    assert!(cb.params.contains_key("access_token"), "{:?}", cb.params);
+    assert!(
+        !cb.params.contains_key("id_token"),
+        "no nonce, no ID token in the fragment: {:?}",
+        cb.params
+    );
 }
 
 #[tokio::test]

@@ -480,7 +480,11 @@ async fn an_access_token_is_not_an_id_token_hint() {
         ])
         .unwrap();
         let r = b.get(&format!("oidc/logout?{q}")).await;
-        assert_eq!(r.status(), 400, "an access token is refused as id_token_hint");
+        assert_eq!(
+            r.status(),
+            400,
+            "an access token is refused as id_token_hint"
+        );
         assert!(location(&r).is_empty(), "no redirect");
         assert!(r.text().await.unwrap().contains("not an ID token"));
     }
