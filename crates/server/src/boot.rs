@@ -57,6 +57,16 @@ pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootErr
         create_private_dir(dir).map_err(|e| BootError::DataDir(dir.display().to_string(), e))?;
     }
     let sql = SqlStore::open(&url).await?;
+    if let DatabaseUrl::Sqlite(file) = &url {
+        let beside = |suffix: &str| {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        for p in [dir.clone(), file.clone(), beside("-wal"), beside("-shm")] {
+            warn_if_readable_by_others(&p);
+        }
+    }
     let store: Arc<dyn Store> = Arc::new(sql.clone());
     let installed = store.tenant(DEFAULT_TENANT).await?.is_some();
     let (master, created) = load_master_key(
@@ -161,12 +171,17 @@ fn load_master_key(
     }
 }
 
+/// The data folder, the database files and the master key hold password hashes, personal data
+/// and the key to the signing keys: a warning for each that other users may open.
 fn warn_if_readable_by_others(file: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if fs::metadata(file).is_ok_and(|meta| meta.permissions().mode() & 0o077 != 0) {
-            tracing::warn!(path = %file.display(), "the master key file is readable by other users; chmod 600 it");
+        if let Ok(meta) = fs::metadata(file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let fix = if meta.is_dir() { "chmod 700" } else { "chmod 600" };
+            tracing::warn!(path = %file.display(), "readable by other users, and it holds secrets or personal data: {fix} it");
         }
     }
 }

@@ -125,6 +125,9 @@ impl SqlStore {
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let pool = match url {
             DatabaseUrl::Sqlite(path) => {
+                create_private_file(path).map_err(|e| {
+                    StoreError::Backend(format!("cannot create the SQLite database {url}: {e}"))
+                })?;
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -365,6 +368,21 @@ impl SqlStore {
     ) -> StoreResult<Vec<T>> {
         self.fetch_rows(what, sql, args, |r| decode(what, &r.text("data")?))
             .await
+    }
+}
+
+/// Creates a missing SQLite file empty (a valid database) and readable by its owner only: it
+/// holds password hashes and personal data. SQLite gives the `-wal` and `-shm` files it
+/// creates beside it the same mode, whatever the umask.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

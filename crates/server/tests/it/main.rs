@@ -11,6 +11,7 @@ mod db;
 mod discovery;
 mod flows;
 mod grants;
+mod hardening;
 mod login;
 mod nodes;
 mod oidc_client;

