@@ -180,7 +180,11 @@ fn warn_if_readable_by_others(file: &Path) {
         if let Ok(meta) = fs::metadata(file)
             && meta.permissions().mode() & 0o077 != 0
         {
-            let fix = if meta.is_dir() { "chmod 700" } else { "chmod 600" };
+            let fix = if meta.is_dir() {
+                "chmod 700"
+            } else {
+                "chmod 600"
+            };
             tracing::warn!(path = %file.display(), "readable by other users, and it holds secrets or personal data: {fix} it");
         }
     }

@@ -55,6 +55,18 @@ impl FromStr for DatabaseUrl {
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // The driver logs a parameter it does not know with its value: refuse any other
+            // password-like parameter before it gets there.
+            if let Ok(u) = url::Url::parse(url)
+                && let Some((k, _)) = u
+                    .query_pairs()
+                    .find(|(k, _)| k.to_ascii_lowercase().contains("password") && k != "password")
+            {
+                return Err(format!(
+                    "{}: the parameter {k} is not supported; give the password as password=… or in the URL's user part",
+                    redact(url)
+                ));
+            }
             PgConnectOptions::from_str(url)
                 .map_err(|e| format!("{}: not a usable PostgreSQL URL: {e}", redact(url)))?;
             return Ok(Self::Postgres(url.to_owned()));
@@ -66,15 +78,38 @@ impl FromStr for DatabaseUrl {
     }
 }
 
-/// The URL with any password replaced, for messages and logs.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
+/// The URL with every password it can carry replaced, for messages and logs: the user-info
+/// part (`postgres://user:PASSWORD@host`) and any query parameter whose name contains
+/// "password" (libpq's `password`, `sslpassword`). Of text that does not parse as a URL, only
+/// the scheme is shown.
+pub(crate) fn redact(url: &str) -> String {
+    const HIDDEN: &str = "***";
+    let Ok(mut u) = url::Url::parse(url) else {
+        // Unparseable: show the scheme only, since a password may sit anywhere in the rest.
+        return match url.find("://") {
+            Some(i) => format!("{}{HIDDEN}", &url[..i + 3]),
+            None => HIDDEN.to_owned(),
+        };
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some(HIDDEN));
     }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.to_ascii_lowercase().contains("password");
+                let v = if secret {
+                    HIDDEN.to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 impl fmt::Display for DatabaseUrl {

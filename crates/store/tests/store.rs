@@ -1088,6 +1088,27 @@ fn database_urls_are_parsed_and_redacted() {
     assert_eq!(lite, DatabaseUrl::Sqlite("data/tessera.db".into()));
     let pg: DatabaseUrl = "postgres://app:s3cret@db:5432/idp".parse().unwrap();
     assert!(!pg.to_string().contains("s3cret"), "{pg}");
+    // Every place a PostgreSQL URL can carry a password, in Display, Debug and parse errors.
+    for url in [
+        "postgres://app@db:5432/idp?password=s3cret",
+        "postgres://app@db:5432/idp?sslmode=disable&password=s3cret",
+        "postgresql://app:s3cret@db/idp?application_name=x",
+    ] {
+        let pg: DatabaseUrl = url.parse().unwrap();
+        for shown in [pg.to_string(), format!("{pg:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("db"), "the rest stays readable: {shown}");
+        }
+    }
+    for bad in [
+        "postgres://app@db:5432/idp?password=s3cret&port=notanumber",
+        "postgres://app:s3cret@[::1/idp",
+        "postgresql://app:s3cret@db/idp?sslpassword=s3cret&application_name=x",
+        "postgres://app@db:5432/idp?sslmode=disable&PASSWORD=s3cret",
+    ] {
+        let err = bad.parse::<DatabaseUrl>().unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
     for bad in [
         "mysql://x/y",
         "sqlite://",

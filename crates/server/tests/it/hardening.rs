@@ -27,7 +27,12 @@ async fn database_files_are_private_in_a_folder_that_already_exists() {
     // A write through another process while the server holds the database open: the WAL
     // and its index exist now.
     app.user("ann@example.com", "correct horse battery");
-    for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm", "master.key"] {
+    for name in [
+        "tessera.db",
+        "tessera.db-wal",
+        "tessera.db-shm",
+        "master.key",
+    ] {
         assert_eq!(mode(&app.dir.path().join(name)), 0o600, "{name}");
     }
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -42,4 +47,43 @@ async fn database_files_are_private_in_a_folder_that_already_exists() {
         err.contains("readable by other users") && err.contains("chmod 700"),
         "a warning names the open folder: {err}"
     );
+}
+
+#[tokio::test]
+async fn a_password_in_a_postgresql_url_never_reaches_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgres://postgres@127.0.0.1:1/test?password=hunter2secret",
+        "postgres://postgres:hunter2secret@127.0.0.1:1/test",
+        "postgres://postgres@127.0.0.1:1/test?sslmode=disable&sslpassword=hunter2secret",
+    ] {
+        for args in [
+            &["db", "check"][..],
+            &["serve", "--listen", "127.0.0.1:0"][..],
+        ] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .args(args)
+                .arg("--data-dir")
+                .arg(dir.path())
+                .env("TESSERA_DATABASE_URL", url)
+                .env("TESSERA_LOG", "debug")
+                .env(
+                    "TESSERA_MASTER_KEY",
+                    tessera_core::keys::MasterKey::generate().to_base64(),
+                )
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{args:?}: nothing listens on port 1");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                all.contains("127.0.0.1") || all.contains("not supported"),
+                "{args:?}: the error names the server or the parameter: {all}"
+            );
+            assert!(!all.contains("hunter2secret"), "{args:?}: {all}");
+        }
+    }
 }
