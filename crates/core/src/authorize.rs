@@ -245,9 +245,16 @@ pub async fn validate(
         state: state.clone(),
         error,
     };
-    let fallback_mode = requested_mode
-        .and_then(|(_, m)| m)
-        .unwrap_or(ResponseMode::Query);
+    // An error before the response mode is settled goes back the way the client asked, but
+    // `web_message` only to an origin the application allows (the page posts to any window
+    // that opened it); otherwise by query.
+    let web_message_allowed =
+        web_origin(&redirect_uri).is_some_and(|o| client.allows_web_origin(&o));
+    let fallback_mode = match requested_mode.and_then(|(_, m)| m) {
+        Some(ResponseMode::WebMessage) if !web_message_allowed => ResponseMode::Query,
+        Some(m) => m,
+        None => ResponseMode::Query,
+    };
 
     // 2. What is asked for, and how it comes back.
     let rt_param = get(p, "response_type").ok_or_else(|| {
@@ -285,8 +292,7 @@ pub async fn validate(
         Some((_, Some(m))) => m,
     };
     if response_mode == ResponseMode::WebMessage {
-        let allowed = web_origin(&redirect_uri).is_some_and(|o| client.allows_web_origin(&o));
-        if !allowed {
+        if !web_message_allowed {
             return Err(page(OAuthError::invalid_request(
                 "response_mode=web_message needs the redirect_uri's origin in the application's \
                  allowed web origins (tessera apps update CLIENT_ID --web-origins ORIGIN).",

@@ -449,6 +449,23 @@ async fn web_message_posts_the_response_to_an_allowed_web_origin() {
     let r = get(silent(&no_origins)).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("allowed web origins"));
+
+    // An early error (no response_type) for that app goes back by query, not by message.
+    let mut early = silent(&no_origins);
+    early.retain(|(k, _)| *k != "response_type");
+    let r = get(early).await;
+    let loc = location(&r);
+    assert!(
+        loc.starts_with(CB) && loc.contains("error=invalid_request"),
+        "{} {loc}",
+        r.status()
+    );
+    assert!(!r.text().await.unwrap().contains("postMessage"));
+    // For the app that allows the origin, the early error does come by message.
+    let mut early = silent(&spa);
+    early.retain(|(k, _)| *k != "response_type");
+    let html = get(early).await.text().await.unwrap();
+    assert!(html.contains(r#""error":"invalid_request""#), "{html}");
 }
 
 #[tokio::test]
