@@ -864,7 +864,7 @@ fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
 fn apply_user_spec(u: &mut User, spec: &UserSpec) -> AdminResult<Option<String>> {
     if let Some(e) = &spec.email {
         validate::email(e).map_err(invalid)?;
-        u.email = e.to_lowercase();
+        u.email = crate::model::normalize_email(e);
     }
     if let Some(n) = &spec.name {
         validate::name(n).map_err(invalid)?;

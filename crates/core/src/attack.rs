@@ -64,10 +64,10 @@ impl Refusal {
     }
 }
 
-/// The counter subject for an email: a hash of its trimmed, lower-cased form, so the table
+/// The counter subject for an email: a hash of its mailbox key (`model::email_key`), so the table
 /// holds no addresses (nor passwords typed into the email field).
 fn email_subject(email: &str) -> String {
-    SecretHash::of(&email.trim().to_lowercase())
+    SecretHash::of(&crate::model::email_key(email))
         .as_str()
         .to_owned()
 }

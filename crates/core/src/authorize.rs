@@ -291,13 +291,11 @@ pub async fn validate(
         }
         Some((_, Some(m))) => m,
     };
-    if response_mode == ResponseMode::WebMessage {
-        if !web_message_allowed {
-            return Err(page(OAuthError::invalid_request(
-                "response_mode=web_message needs the redirect_uri's origin in the application's \
-                 allowed web origins (tessera apps update CLIENT_ID --web-origins ORIGIN).",
-            )));
-        }
+    if response_mode == ResponseMode::WebMessage && !web_message_allowed {
+        return Err(page(OAuthError::invalid_request(
+            "response_mode=web_message needs the redirect_uri's origin in the application's \
+             allowed web origins (tessera apps update CLIENT_ID --web-origins ORIGIN).",
+        )));
     }
     let fail = |e: OAuthError| redirect(response_mode, e);
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
-    ScriptKind, SigningKeyRecord, Tenant, User, Versioned,
+    ScriptKind, SigningKeyRecord, Tenant, User, Versioned, email_key,
 };
 use crate::store::*;
 
@@ -309,10 +309,10 @@ impl ClientGrantStore for MemoryStore {
 impl UserStore for MemoryStore {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.users
-            .iter()
-            .any(|x| x.tenant_id == u.tenant_id && (x.user_id == u.user_id || x.email == u.email))
-        {
+        if g.users.iter().any(|x| {
+            x.tenant_id == u.tenant_id
+                && (x.user_id == u.user_id || email_key(&x.email) == email_key(&u.email))
+        }) {
             return Err(StoreError::Conflict(format!("user {}", u.email)));
         }
         g.users.push(u.clone());
@@ -327,12 +327,12 @@ impl UserStore for MemoryStore {
             .cloned())
     }
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>> {
-        let email = email.to_lowercase();
+        let key = email_key(email);
         Ok(self
             .lock()
             .users
             .iter()
-            .find(|x| x.tenant_id == tenant && x.email == email)
+            .find(|x| x.tenant_id == tenant && email_key(&x.email) == key)
             .cloned())
     }
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>> {
@@ -346,10 +346,11 @@ impl UserStore for MemoryStore {
     }
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let mut g = self.lock();
-        if g.users
-            .iter()
-            .any(|x| x.tenant_id == u.tenant_id && x.user_id != u.user_id && x.email == u.email)
-        {
+        if g.users.iter().any(|x| {
+            x.tenant_id == u.tenant_id
+                && x.user_id != u.user_id
+                && email_key(&x.email) == email_key(&u.email)
+        }) {
             return Err(StoreError::Conflict(format!("user {}", u.email)));
         }
         let slot = g

@@ -15,7 +15,7 @@ use tessera_core::{
     StoreError,
     model::{
         Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
-        ScriptKind, SigningAlg, SigningKeyRecord, Tenant, User, Versioned,
+        ScriptKind, SigningAlg, SigningKeyRecord, Tenant, User, Versioned, email_key,
     },
     store::*,
 };
@@ -647,7 +647,7 @@ impl UserStore for SqlStore {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         let sql = "INSERT INTO users (tenant_id, user_id, email, data) VALUES ($1, $2, $3, $4)";
         let what = format!("user {}", u.email);
-        let (email, data) = (u.email.to_lowercase(), encode(u)?);
+        let (email, data) = (email_key(&u.email), encode(u)?);
         let args = [
             Text(&u.tenant_id),
             Text(&u.user_id),
@@ -664,7 +664,7 @@ impl UserStore for SqlStore {
     }
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>> {
         let sql = "SELECT data FROM users WHERE tenant_id = $1 AND email = $2";
-        self.fetch_data("user", sql, &[Text(tenant), Text(&email.to_lowercase())])
+        self.fetch_data("user", sql, &[Text(tenant), Text(&email_key(email))])
             .await
     }
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>> {
@@ -674,7 +674,7 @@ impl UserStore for SqlStore {
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let sql = "UPDATE users SET email = $1, data = $2, version = $3 WHERE tenant_id = $4 AND user_id = $5 AND version = $6";
         let what = format!("user {}", u.user_id);
-        let (email, (data, next)) = (u.email.to_lowercase(), next_version(u)?);
+        let (email, (data, next)) = (email_key(&u.email), next_version(u)?);
         let key = [Text(&u.tenant_id), Text(&u.user_id)];
         let args = [
             Text(&email),
@@ -719,7 +719,7 @@ impl UserStore for SqlStore {
             return Ok(Some(u));
         }
         u.version += 1;
-        let (email, data) = (u.email.to_lowercase(), encode(&u)?);
+        let (email, data) = (email_key(&u.email), encode(&u)?);
         let sql = "UPDATE users SET email = $1, data = $2, version = $3 WHERE tenant_id = $4 AND user_id = $5";
         let args = [Text(&email), Text(&data), Int(u.version), key[0], key[1]];
         tx.conn().execute(&what, sql, &args).await?;

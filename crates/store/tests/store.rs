@@ -95,10 +95,14 @@ backends!(
     counters_racing_hits_all_count,
     stale_writes_fail_and_change_nothing,
     modify_user_changes_the_user_as_stored,
+    one_mailbox_is_one_user_however_its_email_is_typed,
 );
 
+#[path = "store/emails.rs"]
+mod emails;
 #[path = "store/versions.rs"]
 mod versions;
+use emails::*;
 use versions::*;
 
 async fn with_tenants(s: &dyn Store) {

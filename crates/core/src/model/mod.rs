@@ -20,7 +20,7 @@ pub use role::{Role, RolePermission};
 pub use script::{Script, ScriptKind, Trigger};
 pub use signing_key::{KeyStatus, SigningKeyRecord};
 pub use tenant::{AttackProtection, DEFAULT_TENANT, Tenant, normalize_issuer};
-pub use user::{DATABASE_CONNECTION, User};
+pub use user::{DATABASE_CONNECTION, User, email_key, normalize_email};
 
 /// The objects that are read, changed and written back, each with a `version` that counts its
 /// writes (optimistic concurrency; see [`crate::store`]).

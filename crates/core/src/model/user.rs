@@ -3,6 +3,28 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+/// An email as it is stored and shown: trimmed, in Unicode NFC and lower case, so that the
+/// same address typed on two keyboards (a precomposed `é` or `e` + a combining accent) is one
+/// string.
+pub fn normalize_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// The key that says whether two emails are one mailbox: [`normalize_email`], with the domain
+/// in its IDNA ASCII form (`bücher.example` and `xn--bcher-kva.example` are one domain). What
+/// uniqueness, sign-in lookups and attack-protection counters compare.
+pub fn email_key(email: &str) -> String {
+    let email = normalize_email(email);
+    match email.rsplit_once('@') {
+        Some((local, domain)) => match idna::domain_to_ascii(domain) {
+            Ok(ascii) if !ascii.is_empty() => format!("{local}@{ascii}"),
+            _ => email,
+        },
+        None => email,
+    }
+}
+
 /// The one database connection a tenant has.
 pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
 
@@ -11,7 +33,7 @@ pub struct User {
     pub tenant_id: String,
     /// `auth0|<24 hex>`.
     pub user_id: String,
-    /// Stored lowercase; unique per tenant.
+    /// Stored as [`normalize_email`] gives it; unique per tenant by [`email_key`].
     pub email: String,
     pub email_verified: bool,
     #[serde(default)]
@@ -105,5 +127,27 @@ mod tests {
         let hexpart = id.strip_prefix("auth0|").expect("prefix");
         assert_eq!(hexpart.len(), 24);
         assert!(hexpart.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn one_mailbox_has_one_key_however_it_is_typed() {
+        let nfc = "jos\u{e9}@example.com";
+        let nfd = "jose\u{301}@example.com";
+        assert_ne!(nfc, nfd);
+        assert_eq!(email_key(nfc), email_key(nfd));
+        assert_eq!(email_key(&nfd.to_uppercase()), email_key(nfc));
+        assert_eq!(normalize_email(&format!(" {nfd} ")), nfc);
+        assert_eq!(
+            email_key("ann@B\u{fc}cher.example"),
+            email_key("ANN@xn--bcher-kva.example")
+        );
+        assert_eq!(
+            email_key("ann@xn--bcher-kva.example"),
+            "ann@xn--bcher-kva.example"
+        );
+        assert_ne!(email_key("ann@example.com"), email_key("ann@example.org"));
+        // Not an address at all: still one key, never a panic.
+        assert_eq!(email_key("no-at-sign"), "no-at-sign");
+        assert_eq!(email_key("a@[bad..domain"), "a@[bad..domain");
     }
 }

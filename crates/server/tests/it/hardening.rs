@@ -87,3 +87,39 @@ async fn a_password_in_a_postgresql_url_never_reaches_the_output() {
         }
     }
 }
+
+#[tokio::test]
+async fn one_mailbox_is_one_account_in_nfc_and_nfd() {
+    let app = crate::support::spawn_app().await;
+    let nfc = "jos\u{e9}@example.com";
+    let nfd = "jose\u{301}@example.com";
+    app.user(nfc, "correct horse battery");
+    let out = app.cli(&[
+        "users",
+        "create",
+        "--email",
+        nfd,
+        "--password",
+        "another passphrase",
+    ]);
+    assert!(
+        !out.status.success(),
+        "a second account for the same mailbox"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    // Signing in with the other form finds the one account.
+    let (web, secret) = app.web_app(&["--grant-types", "password"]);
+    app.config_settled().await;
+    let r = app
+        .token_form(&[
+            ("grant_type", "password"),
+            ("client_id", &web),
+            ("client_secret", &secret),
+            ("username", nfd),
+            ("password", "correct horse battery"),
+        ])
+        .await;
+    assert_eq!(r.status(), 200);
+    let shown = app.cli_json(&["users", "show", nfd]);
+    assert_eq!(shown["email"], nfc, "stored in NFC");
+}
