@@ -326,6 +326,7 @@ pub struct AttackSettings {
     pub suspicious_ip_throttling: Option<bool>,
     pub suspicious_ip_max_attempts: Option<i64>,
     pub token_rate_limit_per_minute: Option<i64>,
+    pub login_transactions_per_ip: Option<i64>,
     /// Replaces the allowlist (addresses or networks).
     pub allowlist: Option<Vec<String>>,
 }
@@ -343,7 +344,7 @@ pub async fn set_attack_protection(
             .await?
             .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
         let ap = &mut t.attack_protection;
-        let limits: [(&str, Option<i64>, &mut i64, i64, i64); 3] = [
+        let limits: [(&str, Option<i64>, &mut i64, i64, i64); 4] = [
             (
                 "--brute-force-max-attempts",
                 a.brute_force_max_attempts,
@@ -363,6 +364,13 @@ pub async fn set_attack_protection(
                 a.token_rate_limit_per_minute,
                 &mut ap.token_rate_limit_per_minute,
                 0,
+                1_000_000,
+            ),
+            (
+                "--login-transactions-per-ip",
+                a.login_transactions_per_ip,
+                &mut ap.login_transactions_per_ip,
+                1,
                 1_000_000,
             ),
         ];

@@ -11,6 +11,10 @@
 //! - **Token rate limit.** Off unless `token_rate_limit_per_minute` is set: each application
 //!   gets that many token requests per minute (a fixed window), then 429 with `Retry-After`.
 //!
+//! - **Parked logins.** Each `/authorize` that sends the browser to the login page stores a
+//!   login transaction for 30 minutes; one IP may start `login_transactions_per_ip` (600) of
+//!   them in that time, then gets 429 with `Retry-After`.
+//!
 //! A refused attempt spends no password hash and does not count again. Addresses on the
 //! tenant's allowlist are never counted nor refused.
 
@@ -217,6 +221,55 @@ pub async fn clear_user_blocks(
     store
         .clear_counters(tenant, CounterKind::UserIp, &email_subject(email), None)
         .await
+}
+
+/// The subject under which [`CounterKind::Ip`] counts login transactions (suspicious-IP
+/// throttling counts under the empty subject).
+const LOGIN_TRANSACTIONS: &str = "login_transactions";
+
+/// Counts a login transaction that `ip` is about to park; refused beyond the tenant's limit,
+/// so that anonymous requests cannot fill the database.
+pub async fn login_transaction_started(
+    store: &dyn Store,
+    tenant: &Tenant,
+    ip: &str,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let ap = &tenant.attack_protection;
+    if crate::net::listed(&ap.allowlist, ip) {
+        return Ok(());
+    }
+    let limit = ap.login_transactions_per_ip;
+    let rule = CounterRule {
+        window: crate::login::TRANSACTION_LIFETIME,
+        limit,
+        block: 0,
+    };
+    let c = store
+        .hit_counter(
+            &tenant.id,
+            CounterKind::Ip,
+            LOGIN_TRANSACTIONS,
+            ip,
+            rule,
+            now,
+        )
+        .await?;
+    if c.count > limit {
+        if c.count == limit + 1 {
+            tracing::warn!(
+                ip,
+                limit,
+                "login transactions refused for an IP that started too many"
+            );
+        }
+        return Err(OAuthError::new(
+            ErrorCode::TooManyRequests,
+            "Too many sign-in attempts were started from your network. Try again later.",
+        )
+        .retry_after(c.expires_at - now));
+    }
+    Ok(())
 }
 
 /// Counts a token request of an authenticated application against the tenant's rate limit.

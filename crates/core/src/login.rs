@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
-    StoreError, attack,
+    OAuthError, StoreError, attack,
     model::{Artifact, ArtifactKind, Tenant, User},
     password,
     secret::{Secret, SecretHash, random_bytes},
@@ -34,14 +34,64 @@ pub struct LoginTransaction {
     pub browser: String,
 }
 
-/// Parks `params` and returns the transaction handle (the login page's `state`) and its CSRF token.
+/// The `/authorize` parameters a login transaction keeps: the ones Tessera reads, and Auth0's
+/// `ext-*` custom parameters (which Actions see in `event.request.query`). Others are dropped.
+const PARKED_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "audience",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "code_challenge",
+    "code_challenge_method",
+    "connection",
+    "organization",
+    "invitation",
+    "screen_hint",
+    "ui_locales",
+    "acr_values",
+    "display",
+];
+
+/// The most a login transaction's parameters may take, names and values: far more than any
+/// real request needs, and a bound on what an anonymous request can make the server store.
+pub const MAX_PARKED_BYTES: usize = 8 * 1024;
+
+/// What a login transaction keeps of `params`; `invalid_request` if that is over
+/// [`MAX_PARKED_BYTES`].
+pub fn parked_params(
+    mut params: HashMap<String, String>,
+) -> Result<HashMap<String, String>, OAuthError> {
+    params.retain(|k, _| PARKED_PARAMS.contains(&k.as_str()) || k.starts_with("ext-"));
+    let size: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_PARKED_BYTES {
+        return Err(OAuthError::invalid_request(format!(
+            "The authorization request is too large: its parameters take {size} bytes, more \
+             than {MAX_PARKED_BYTES}."
+        )));
+    }
+    Ok(params)
+}
+
+/// Parks `params` (what [`parked_params`] keeps of them) and returns the transaction handle
+/// (the login page's `state`) and its CSRF token. `ip` may park only so many
+/// ([`attack::login_transaction_started`]).
 pub async fn start_transaction(
     store: &dyn Store,
     tenant: &Tenant,
     params: HashMap<String, String>,
     browser_cookie: &str,
+    ip: &str,
     now: i64,
-) -> Result<(Secret, LoginTransaction), StoreError> {
+) -> Result<(Secret, LoginTransaction), OAuthError> {
+    let params = parked_params(params)?;
+    attack::login_transaction_started(store, tenant, ip, now).await?;
     let handle = Secret::random(24);
     let tx = LoginTransaction {
         params,
@@ -56,7 +106,7 @@ pub async fn start_transaction(
             family: hex::encode(random_bytes(8)),
             client_id: tx.params.get("client_id").cloned(),
             user_id: None,
-            payload: serde_json::to_value(&tx).map_err(|e| StoreError::Backend(e.to_string()))?,
+            payload: serde_json::to_value(&tx).map_err(OAuthError::server_error)?,
             created_at: now,
             expires_at: now + TRANSACTION_LIFETIME,
             consumed_at: None,
@@ -300,4 +350,41 @@ pub async fn end_session(
     store
         .delete_artifact(&tenant.id, ArtifactKind::Session, hash.as_str())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_keeps_only_the_parameters_tessera_reads_and_ext() {
+        let kept = parked_params(params(&[
+            ("client_id", "abc"),
+            ("state", "s"),
+            ("ext-campaign", "spring"),
+            ("x-junk", &"j".repeat(60_000)),
+            ("utm_source", "mail"),
+        ]))
+        .unwrap();
+        let mut keys: Vec<_> = kept.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["client_id", "ext-campaign", "state"]);
+    }
+
+    #[test]
+    fn a_transaction_over_the_size_cap_is_refused() {
+        let at_cap = "s".repeat(MAX_PARKED_BYTES - "state".len());
+        assert!(parked_params(params(&[("state", &at_cap)])).is_ok());
+        let over = format!("{at_cap}s");
+        let e = parked_params(params(&[("state", &over)])).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidRequest);
+        assert!(e.description.contains("too large"), "{}", e.description);
+    }
 }

@@ -101,20 +101,30 @@ impl Pages {
     /// The error page for a request that cannot be sent back to the application.
     pub fn error_page(&self, e: &OAuthError) -> Response {
         tracing::info!(error = e.code.as_str(), description = %e.description, cause = ?e.cause, "authorization refused with an error page");
-        let status = if e.code == tessera_core::ErrorCode::ServerError {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
+        use tessera_core::ErrorCode;
+        let (status, title) = match e.code {
+            ErrorCode::ServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This sign-in request is not valid",
+            ),
+            ErrorCode::TooManyRequests | ErrorCode::TooManyAttempts => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts")
+            }
+            _ => (StatusCode::BAD_REQUEST, "This sign-in request is not valid"),
         };
-        self.page(
+        let mut r = self.page(
             status,
             "error.html",
             context! {
-                title => "This sign-in request is not valid",
+                title => title,
                 description => e.description,
                 code => e.code.as_str(),
             },
-        )
+        );
+        if let Some(s) = e.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, s.into());
+        }
+        r
     }
 
     /// Sends an authorization response: a redirect, or the auto-submitting form of

@@ -56,6 +56,9 @@ pub struct UpdateArgs {
     /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
     #[arg(long)]
     pub token_rate_limit: Option<i64>,
+    /// Login transactions (sign-ins started at /authorize) one IP may start per 30 minutes before 429 (default 600)
+    #[arg(long)]
+    pub login_transactions_per_ip: Option<i64>,
     /// IP addresses or networks never counted nor refused by attack protection, comma-separated ("" clears)
     #[arg(long, value_delimiter = ',')]
     pub attack_allowlist: Option<Vec<String>>,
@@ -79,6 +82,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 suspicious_ip_throttling,
                 suspicious_ip_max_attempts,
                 token_rate_limit,
+                login_transactions_per_ip,
                 attack_allowlist,
             } = *args;
             let lifetimes = admin::TenantLifetimes {
@@ -97,6 +101,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 suspicious_ip_throttling,
                 suspicious_ip_max_attempts,
                 token_rate_limit_per_minute: token_rate_limit,
+                login_transactions_per_ip,
                 allowlist: attack_allowlist.as_deref().map(super::split_list),
             };
             let mut t =

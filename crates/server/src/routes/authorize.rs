@@ -98,7 +98,8 @@ async fn run(
             let browser = existing
                 .clone()
                 .unwrap_or_else(|| Secret::random(24).expose().to_owned());
-            match login::start_transaction(ctx.store, ctx.tenant, params, &browser, now).await {
+            let ip = &ctx.request.ip;
+            match login::start_transaction(ctx.store, ctx.tenant, params, &browser, ip, now).await {
                 Ok((handle, _)) => {
                     let mut r = Redirect::to(&format!("/u/login?state={}", handle.expose()))
                         .into_response();
@@ -112,7 +113,7 @@ async fn run(
                     }
                     r
                 }
-                Err(e) => st.pages.error_page(&e.into()),
+                Err(e) => st.pages.error_page(&e),
             }
         }
     }

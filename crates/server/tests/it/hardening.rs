@@ -123,3 +123,91 @@ async fn one_mailbox_is_one_account_in_nfc_and_nfd() {
     let shown = app.cli_json(&["users", "show", nfd]);
     assert_eq!(shown["email"], nfc, "stored in NFC");
 }
+
+/// The database's size on disk, with its write-ahead log.
+fn database_bytes(dir: &std::path::Path) -> u64 {
+    ["tessera.db", "tessera.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::test]
+async fn anonymous_authorize_floods_store_little_then_get_400_and_429() {
+    let app = crate::support::spawn_app().await;
+    let spa = app.spa(&[]);
+    app.cli_json(&["tenant", "update", "--login-transactions-per-ip", "310"]);
+    app.config_settled().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let junk = "j".repeat(60 * 1024);
+    let form = |extra: Vec<(&'static str, String)>| {
+        let mut p = vec![
+            ("client_id", spa.clone()),
+            ("redirect_uri", crate::browser::CB.to_owned()),
+            ("response_type", "code".to_owned()),
+            ("scope", "openid".to_owned()),
+            ("code_challenge", crate::browser::CHALLENGE.to_owned()),
+            ("code_challenge_method", "S256".to_owned()),
+        ];
+        p.extend(extra);
+        p
+    };
+    let before = database_bytes(app.dir.path());
+    for i in 0..300 {
+        let r = http
+            .post(app.url("authorize"))
+            .form(&form(vec![("x-junk", junk.clone())]))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "request {i}: {}", r.status());
+    }
+    let grown = database_bytes(app.dir.path()) - before;
+    // 300 × 60 KB of junk would be 18 MB; only the parameters Tessera reads are kept.
+    assert!(grown < 6 * 1024 * 1024, "the database grew {grown} bytes");
+
+    // A request whose kept parameters are too large: a clear 400, nothing parked.
+    let r = http
+        .post(app.url("authorize"))
+        .form(&form(vec![("state", "s".repeat(9 * 1024))]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("too large"));
+
+    // The IP's allowance (310 per 30 minutes) runs out: 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = http
+            .post(app.url("authorize"))
+            .form(&form(vec![]))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let retry: i64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=1800).contains(&retry), "{retry}");
+            assert!(
+                r.text()
+                    .await
+                    .unwrap()
+                    .contains("Too many sign-in attempts")
+            );
+        }
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+}
