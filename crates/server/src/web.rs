@@ -276,27 +276,40 @@ pub fn preflight(
 }
 
 /// The value of cookie `name` in the request, if any.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn cookie(headers: &HeaderMap, name: &str, secure: bool) -> Option<String> {
+    let name = cookie_name(name, secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_ref())
         .map(|(_, v)| v.trim_matches('"').to_owned())
 }
 
-/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Secure` when the issuer is https.
-/// `max_age: Some(0)` deletes the cookie; `None` makes a browser-session cookie.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
-    path: &str,
-    secure: bool,
-    max_age: Option<i64>,
-) -> HeaderValue {
-    let mut s = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+/// A cookie's name as sent: over https (`secure`) with the `__Host-` prefix, which browsers
+/// accept only from a secure origin with `Path=/` and no `Domain`, so neither a sibling
+/// subdomain nor a plain-http page can set or shadow it.
+pub fn cookie_name(name: &str, secure: bool) -> std::borrow::Cow<'_, str> {
+    if secure {
+        format!("__Host-{name}").into()
+    } else {
+        name.into()
+    }
+}
+
+/// Whether the tenant is served over https: its cookies are then `Secure` and `__Host-`.
+pub fn https(tenant: &tessera_core::model::Tenant) -> bool {
+    tenant.issuer.starts_with("https:")
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, and over https (`secure`)
+/// `Secure` with the `__Host-` name prefix. `max_age: Some(0)` deletes the cookie; `None`
+/// makes a browser-session cookie.
+pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> HeaderValue {
+    let name = cookie_name(name, secure);
+    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if secure {
         s.push_str("; Secure");
     }
@@ -493,12 +506,24 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; tessera_session=abc; b=2"),
         );
-        assert_eq!(cookie(&h, "tessera_session").as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, "c"), None);
-        let c = set_cookie("n", "v", "/", true, None);
+        assert_eq!(cookie(&h, "tessera_session", false).as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "c", false), None);
+        // Over https only the __Host- cookie counts: a plain one may have been planted.
+        assert_eq!(cookie(&h, "tessera_session", true), None);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("tessera_session=planted; __Host-tessera_session=real"),
+        );
+        assert_eq!(cookie(&h, "tessera_session", true).as_deref(), Some("real"));
+        let c = set_cookie("n", "v", true, None);
         assert_eq!(
             c.to_str().unwrap(),
-            "n=v; Path=/; HttpOnly; SameSite=Lax; Secure"
+            "__Host-n=v; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+        let c = set_cookie("n", "v", false, Some(0));
+        assert_eq!(
+            c.to_str().unwrap(),
+            "n=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
         );
     }
 }

@@ -80,7 +80,8 @@ async fn run(
         Err(e) => return refuse(st, &ctx, &e),
     };
     let now = ctx.clock.now();
-    let session = match cookie(headers, SESSION_COOKIE) {
+    let secure = crate::web::https(&snap.tenant);
+    let session = match cookie(headers, SESSION_COOKIE, secure) {
         Some(c) => login::find_session(ctx.store, ctx.tenant, &c, now)
             .await
             .unwrap_or_else(|e| {
@@ -94,7 +95,7 @@ async fn run(
         Ok(Some(who)) => answer(st, &ctx, &req, &who).await,
         Ok(None) => {
             // To the login page, with this browser's CSRF cookie.
-            let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32);
+            let existing = cookie(headers, CSRF_COOKIE, secure).filter(|c| c.len() >= 32);
             let browser = existing
                 .clone()
                 .unwrap_or_else(|| Secret::random(24).expose().to_owned());
@@ -105,10 +106,9 @@ async fn run(
                         .into_response();
                     crate::web::no_store(r.headers_mut());
                     if existing.is_none() {
-                        let secure = snap.tenant.issuer.starts_with("https:");
                         r.headers_mut().append(
                             axum::http::header::SET_COOKIE,
-                            set_cookie(CSRF_COOKIE, &browser, "/", secure, None),
+                            set_cookie(CSRF_COOKIE, &browser, secure, None),
                         );
                     }
                     r
@@ -131,13 +131,26 @@ pub fn refuse(st: &AppState, ctx: &Ctx<'_>, e: &AuthorizeError) -> Response {
     }
 }
 
-/// Issues the authorization response for a signed-in user.
+/// Issues the authorization response for a signed-in user, or the refusal.
 pub async fn answer(
     st: &AppState,
     ctx: &Ctx<'_>,
     req: &AuthorizeRequest,
     who: &SignedIn,
 ) -> Response {
+    grant(st, ctx, req, who)
+        .await
+        .unwrap_or_else(|e| refuse(st, ctx, &e))
+}
+
+/// The authorization response for a signed-in user; the error if the grant was refused (an
+/// Action denied it, the user was blocked meanwhile…).
+pub async fn grant(
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    req: &AuthorizeRequest,
+    who: &SignedIn,
+) -> Result<Response, AuthorizeError> {
     match authorize::respond(ctx, req, who).await {
         Ok(done) => {
             let format = done.format.as_ref().map(|f| f.header_value());
@@ -152,8 +165,8 @@ pub async fn answer(
             if let Some(v) = format.and_then(|f| HeaderValue::from_str(&f).ok()) {
                 r.headers_mut().insert("tessera-token-format", v);
             }
-            r
+            Ok(r)
         }
-        Err(e) => refuse(st, ctx, &e),
+        Err(e) => Err(e),
     }
 }

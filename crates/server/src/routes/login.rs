@@ -18,7 +18,7 @@ use tessera_core::{
     model::Client,
 };
 
-use super::authorize::{answer, form_params, refuse};
+use super::authorize::{form_params, grant, refuse};
 use crate::{
     state::{AppState, Snapshot},
     web::{cookie, set_cookie},
@@ -117,7 +117,8 @@ pub async fn submit(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let browser = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    let secure = crate::web::https(&snap.tenant);
+    let browser = cookie(&headers, CSRF_COOKIE, secure).unwrap_or_default();
     if !tx.csrf_ok(field("csrf"), &browser) {
         tracing::warn!("login form refused: CSRF token or browser cookie missing or wrong");
         return st.pages.page(
@@ -205,7 +206,7 @@ pub async fn submit(
         Ok(None) => return expired(&st),
         Err(e) => return st.pages.error_page(&e.into()),
     }
-    if let Some(old) = cookie(&headers, SESSION_COOKIE)
+    if let Some(old) = cookie(&headers, SESSION_COOKIE, secure)
         && let Err(e) = login::end_session(ctx.store, ctx.tenant, &old).await
     {
         tracing::warn!(error = %e, "could not end the previous session");
@@ -215,19 +216,29 @@ pub async fn submit(
             Ok(s) => s,
             Err(e) => return st.pages.error_page(&e.into()),
         };
-    let secure = ctx.tenant.issuer.starts_with("https:");
-    let set = set_cookie(
-        SESSION_COOKIE,
-        cookie_value.expose(),
-        "/",
-        secure,
-        Some(ctx.tenant.session_lifetime),
-    );
     // The request is checked again: the application may have changed meanwhile.
-    let mut resp = match authorize::validate(ctx.store, ctx.tenant, &tx.params).await {
-        Ok(req) => answer(&st, &ctx, &req, &SignedIn { user, session }).await,
-        Err(e) => refuse(&st, &ctx, &e),
+    let granted = match authorize::validate(ctx.store, ctx.tenant, &tx.params).await {
+        Ok(req) => grant(&st, &ctx, &req, &SignedIn { user, session }).await,
+        Err(e) => Err(e),
     };
-    resp.headers_mut().append(header::SET_COOKIE, set);
-    resp
+    match granted {
+        Ok(mut resp) => {
+            let set = set_cookie(
+                SESSION_COOKIE,
+                cookie_value.expose(),
+                secure,
+                Some(ctx.tenant.session_lifetime),
+            );
+            resp.headers_mut().append(header::SET_COOKIE, set);
+            resp
+        }
+        // Refused (an Action denied the login, say): no session outlives the refusal.
+        Err(e) => {
+            if let Err(err) = login::end_session(ctx.store, ctx.tenant, cookie_value.expose()).await
+            {
+                tracing::warn!(error = %err, "could not end the session of a refused sign-in");
+            }
+            refuse(&st, &ctx, &e)
+        }
+    }
 }

@@ -83,7 +83,8 @@ async fn finish(
 ) -> Response {
     let snap = st.snapshot();
     let tenant = &snap.tenant;
-    if let Some(c) = cookie(headers, SESSION_COOKIE)
+    let secure = crate::web::https(tenant);
+    if let Some(c) = cookie(headers, SESSION_COOKIE, secure)
         && let Err(e) = login::end_session(st.store.as_ref(), tenant, &c).await
     {
         tracing::warn!(error = %e, "could not end the session");
@@ -99,10 +100,9 @@ async fn finish(
         Err(e) => st.pages.error_page(&e),
     };
     tracing::info!("session ended by logout");
-    let secure = tenant.issuer.starts_with("https:");
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", "/", secure, Some(0)),
+        set_cookie(SESSION_COOKIE, "", secure, Some(0)),
     );
     r
 }

@@ -211,3 +211,88 @@ async fn anonymous_authorize_floods_store_little_then_get_400_and_429() {
         "{statuses:?}"
     );
 }
+
+fn authorize_params(spa: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("client_id", spa),
+        ("redirect_uri", crate::browser::CB),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "s-1"),
+        ("code_challenge", crate::browser::CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+#[tokio::test]
+async fn a_sign_in_an_action_denies_leaves_no_session() {
+    use crate::browser::{Browser, EMAIL, PASSWORD, callback};
+    let app = crate::support::spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&[]);
+    let file = app.dir.path().join("deny.js");
+    std::fs::write(
+        &file,
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('No entry'); };",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    app.cli_json(&[
+        "actions",
+        "create",
+        "--name",
+        "gate",
+        "--trigger",
+        "post-login",
+        "--file",
+        file,
+        "--deploy",
+    ]);
+    app.config_settled().await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let b = Browser::new(&app);
+    let (_, html) = b.to_login_page(&authorize_params(&spa)).await;
+    let r = b.post_login(&html, EMAIL, PASSWORD).await;
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !cookies.iter().any(|c| c.contains("tessera_session=")),
+        "{cookies:?}"
+    );
+    let cb = callback(r).await;
+    assert_eq!(cb.params["error"], "access_denied");
+    // Nothing to sign in silently with.
+    let mut silent = authorize_params(&spa);
+    silent.push(("prompt", "none"));
+    let cb = callback(b.authorize(&silent).await).await;
+    assert_eq!(cb.params["error"], "login_required");
+}
+
+#[tokio::test]
+async fn cookies_over_https_are_secure_and_host_prefixed() {
+    let app =
+        crate::support::spawn_app_with(|s| s.issuer = Some("https://id.example.test/".into()))
+            .await;
+    let spa = app.spa(&[]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let q = serde_urlencoded::to_string(authorize_params(&spa)).unwrap();
+    let r = http
+        .get(app.url(&format!("authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.starts_with("__Host-tessera_csrf="), "{set}");
+    assert!(
+        set.contains("; Path=/;") && set.contains("; Secure"),
+        "{set}"
+    );
+    assert!(!set.contains("Domain"), "{set}");
+}
