@@ -42,7 +42,8 @@ pub fn openid_configuration(tenant: &Tenant) -> Value {
         "request_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
-        "prompt_values_supported": ["none", "login", "consent"],
+        // No "consent": there is no consent screen yet (prompt=consent is accepted and ignored).
+        "prompt_values_supported": ["none", "login"],
     })
 }
 

@@ -9,6 +9,8 @@ use crate::{boot, settings::Settings, state::AppState};
 
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub issuer: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -36,6 +38,18 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     settings.listen = addr;
+    let metrics_listener = match settings.metrics_listen {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (--metrics-listen): {e}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     let trusted_proxies = crate::web::trusted_proxies(&settings.trusted_proxies)?;
     let install = boot::open(&settings, true)
         .await
@@ -53,7 +67,16 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     .with_trusted_proxies(trusted_proxies);
     let refresher = state.spawn_refresher(Duration::from_millis(settings.config_poll_ms.max(10)));
     let purger = state.spawn_purger(Duration::from_secs(600));
-    let app = crate::routes::router(state);
+    let metrics_task = metrics_listener.map(|l| {
+        let app = crate::routes::metrics_router(state.clone());
+        tracing::info!(addr = ?metrics_addr, "metrics are served apart");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        })
+    });
+    let app = crate::routes::router(state, metrics_addr.is_some());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let issuer = install.tenant.issuer.clone();
     tracing::info!(%addr, %issuer, database = %settings.database().map(|d| d.to_string()).unwrap_or_default(), "tessera is listening");
@@ -71,10 +94,14 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         }
         refresher.abort();
         purger.abort();
+        if let Some(t) = metrics_task {
+            t.abort();
+        }
         install.sql.close().await;
     });
     Ok(Running {
         addr,
+        metrics_addr,
         issuer,
         shutdown: Some(tx),
         task,

@@ -18,6 +18,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The address `serve` listens on.
     pub listen: SocketAddr,
+    /// When set, `/metrics` is served on this address only (a private port), not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// The issuer; when unset, the stored one (or, on first start, `http://LISTEN/`).
     pub issuer: Option<String>,
     /// The master key (base64 of 32 bytes); when unset, `DATA_DIR/master.key`.
@@ -35,6 +37,7 @@ impl std::fmt::Debug for Settings {
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database().ok())
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("issuer", &self.issuer)
             .field(
                 "master_key",
@@ -52,6 +55,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("tessera-data"),
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            metrics_listen: None,
             issuer: None,
             master_key: None,
             config_poll_ms: 250,
@@ -71,6 +75,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -89,6 +95,7 @@ impl Settings {
             "data_dir",
             "database_url",
             "listen",
+            "metrics_listen",
             "issuer",
             "master_key",
             "config_poll_ms",

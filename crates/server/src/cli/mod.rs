@@ -56,6 +56,9 @@ pub enum Command {
         /// Issuer URL, e.g. https://id.example.com/ [env: TESSERA_ISSUER]
         #[arg(long)]
         issuer: Option<String>,
+        /// Serve /metrics on this address only, not on --listen, e.g. 127.0.0.1:9100 [env: TESSERA_METRICS_LISTEN]
+        #[arg(long)]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Manage APIs (resource servers): the audiences of JWT access tokens
     Apis {
@@ -164,9 +167,15 @@ pub async fn run(cli: Cli) -> CliResult {
         database_url: cli.database_url.clone(),
         ..Default::default()
     };
-    if let Command::Serve { listen, issuer } = &cli.command {
+    if let Command::Serve {
+        listen,
+        issuer,
+        metrics_listen,
+    } = &cli.command
+    {
         flags.listen = *listen;
         flags.issuer = issuer.clone();
+        flags.metrics_listen = *metrics_listen;
     }
     let settings = Settings::load(cli.config.as_deref(), &flags).map_err(CliError::usage)?;
     match cli.command {

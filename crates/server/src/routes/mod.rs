@@ -16,8 +16,10 @@ use axum::{
 
 use crate::state::AppState;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route. With `metrics_apart`, `/metrics` is left out: [`metrics_router`] serves it on
+/// its own listener.
+pub fn router(state: AppState, metrics_apart: bool) -> Router {
+    let mut r = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
@@ -42,9 +44,18 @@ pub fn router(state: AppState) -> Router {
             "/oidc/logout",
             get(logout::oidc_get).post(logout::oidc_post),
         )
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .layer(axum::middleware::from_fn(ops::record_metrics))
+        .route("/healthz", get(ops::healthz));
+    if !metrics_apart {
+        r = r.route("/metrics", get(ops::metrics));
+    }
+    r.layer(axum::middleware::from_fn(ops::record_metrics))
         .layer(DefaultBodyLimit::max(tessera_core::grant::MAX_BODY))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
         .with_state(state)
 }

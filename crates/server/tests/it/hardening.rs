@@ -296,3 +296,51 @@ async fn cookies_over_https_are_secure_and_host_prefixed() {
     );
     assert!(!set.contains("Domain"), "{set}");
 }
+
+#[tokio::test]
+async fn metrics_can_be_served_on_a_listener_of_their_own() {
+    let app = crate::support::spawn_app_with(|s| {
+        s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let metrics = app.server().metrics_addr.expect("a metrics address");
+    assert_ne!(metrics, app.server().addr);
+    app.http.get(app.url("healthz")).send().await.unwrap();
+    let public = app.http.get(app.url("metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public listener");
+    let r = app
+        .http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("tessera_http_requests_total")
+    );
+    // Without the setting, /metrics stays where it was.
+    let plain = crate::support::spawn_app().await;
+    let r = plain.http.get(plain.url("metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn discovery_does_not_promise_a_consent_screen() {
+    let app = crate::support::spawn_app().await;
+    let d: serde_json::Value = app
+        .http
+        .get(app.url(".well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["prompt_values_supported"],
+        serde_json::json!(["none", "login"])
+    );
+}
