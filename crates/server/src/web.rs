@@ -32,6 +32,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "web_message.html",
         include_str!("../templates/web_message.html"),
     ),
+    (
+        "logout_confirm.html",
+        include_str!("../templates/logout_confirm.html"),
+    ),
 ];
 
 /// The templates of one tenant: its override folder first, then the embedded defaults.

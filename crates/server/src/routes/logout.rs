@@ -1,6 +1,9 @@
-//! `GET /v2/logout` (Auth0) and `GET|POST /oidc/logout` (OpenID Connect RP-Initiated Logout
-//! 1.0): end the tenant session, clear its cookie, then redirect to an allowed logout URL or
-//! show the "signed out" page.
+//! `GET|POST /v2/logout` (Auth0) and `GET|POST /oidc/logout` (OpenID Connect RP-Initiated
+//! Logout 1.0): end the tenant session, clear its cookie, then redirect to an allowed logout URL
+//! or show the "signed out" page. A GET that another site sent the browser to
+//! (`Sec-Fetch-Site: cross-site`) without naming its application (`client_id` for `/v2/logout`,
+//! an `id_token_hint` for `/oidc/logout`) first asks the user to confirm: a link on any site
+//! must not be a sign-out button.
 
 use std::collections::HashMap;
 
@@ -23,8 +26,31 @@ use crate::{
     web::{cookie, set_cookie},
 };
 
-pub async fn v2(State(st): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let p = form_params(q.unwrap_or_default().as_bytes());
+pub async fn v2_get(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    v2(
+        &st,
+        &headers,
+        form_params(q.unwrap_or_default().as_bytes()),
+        true,
+    )
+    .await
+}
+
+/// The confirmation page's answer.
+pub async fn v2_post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    v2(&st, &headers, form_params(&body), false).await
+}
+
+async fn v2(
+    st: &AppState,
+    headers: &HeaderMap,
+    p: Result<HashMap<String, String>, OAuthError>,
+    get_request: bool,
+) -> Response {
     let snap = st.snapshot();
     let ctx = st.ctx(&snap);
     let outcome = match &p {
@@ -34,7 +60,11 @@ pub async fn v2(State(st): State<AppState>, headers: HeaderMap, RawQuery(q): Raw
         }
         Err(e) => Err(e.clone()),
     };
-    finish(&st, &headers, outcome).await
+    let named = p.as_ref().is_ok_and(|p| has(p, "client_id")) && outcome.is_ok();
+    if get_request && !named && needs_confirmation(st, headers) {
+        return confirm(st, "/v2/logout", p.ok());
+    }
+    finish(st, headers, outcome).await
 }
 
 pub async fn oidc_get(
@@ -42,17 +72,54 @@ pub async fn oidc_get(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    oidc(&st, &headers, form_params(q.unwrap_or_default().as_bytes())).await
+    oidc(
+        &st,
+        &headers,
+        form_params(q.unwrap_or_default().as_bytes()),
+        true,
+    )
+    .await
 }
 
 pub async fn oidc_post(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    oidc(&st, &headers, form_params(&body)).await
+    oidc(&st, &headers, form_params(&body), false).await
+}
+
+fn has(p: &HashMap<String, String>, k: &str) -> bool {
+    p.get(k).is_some_and(|v| !v.is_empty())
+}
+
+/// A GET from another site to a browser that has a session. (A cross-site POST carries no
+/// session cookie at all: the cookie is `SameSite=Lax`.)
+fn needs_confirmation(st: &AppState, headers: &HeaderMap) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
+    let secure = crate::web::https(&st.snapshot().tenant);
+    cross_site && cookie(headers, SESSION_COOKIE, secure).is_some()
+}
+
+/// "Sign out?": a form that posts the same parameters back from this site. Nothing ends yet.
+fn confirm(st: &AppState, action: &str, p: Option<HashMap<String, String>>) -> Response {
+    tracing::info!(
+        action,
+        "cross-site logout without a named application: asking the user"
+    );
+    let mut fields: Vec<(String, String)> = p.unwrap_or_default().into_iter().collect();
+    fields.sort();
+    st.pages.page(
+        StatusCode::OK,
+        "logout_confirm.html",
+        context! { action => action, fields => fields },
+    )
 }
 
 async fn oidc(
     st: &AppState,
     headers: &HeaderMap,
     p: Result<HashMap<String, String>, OAuthError>,
+    get_request: bool,
 ) -> Response {
     let snap = st.snapshot();
     let ctx = st.ctx(&snap);
@@ -70,6 +137,10 @@ async fn oidc(
         }
         Err(e) => Err(e.clone()),
     };
+    let named = p.as_ref().is_ok_and(|p| has(p, "id_token_hint")) && outcome.is_ok();
+    if get_request && !named && needs_confirmation(st, headers) {
+        return confirm(st, "/oidc/logout", p.ok());
+    }
     finish(st, headers, outcome).await
 }
 

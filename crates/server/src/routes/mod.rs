@@ -39,7 +39,7 @@ pub fn router(state: AppState, metrics_apart: bool) -> Router {
                 .post(userinfo::post)
                 .options(userinfo::preflight),
         )
-        .route("/v2/logout", get(logout::v2))
+        .route("/v2/logout", get(logout::v2_get).post(logout::v2_post))
         .route(
             "/oidc/logout",
             get(logout::oidc_get).post(logout::oidc_post),

@@ -344,3 +344,74 @@ async fn discovery_does_not_promise_a_consent_screen() {
         serde_json::json!(["none", "login"])
     );
 }
+
+#[tokio::test]
+async fn another_site_cannot_sign_a_user_out_without_naming_its_app() {
+    use crate::browser::{Browser, EMAIL, PASSWORD, callback, location};
+    let app = crate::support::spawn_app().await;
+    app.user(EMAIL, PASSWORD);
+    let spa = app.spa(&["--logout-urls", "https://app.example.com/bye"]);
+    let b = Browser::new(&app);
+    let mut silent = authorize_params(&spa);
+    silent.push(("prompt", "none"));
+    let signed_in = async |b: &Browser| {
+        callback(b.authorize(&silent).await)
+            .await
+            .params
+            .contains_key("code")
+    };
+    let cross_site = async |b: &Browser, path: &str| {
+        b.http
+            .get(b.url(path))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap()
+    };
+    let (_, html) = b.to_login_page(&authorize_params(&spa)).await;
+    callback(b.post_login(&html, EMAIL, PASSWORD).await).await;
+    assert!(signed_in(&b).await);
+
+    // From another site, naming no application: a confirmation page; the session lives on.
+    for path in [
+        "v2/logout?returnTo=https%3A%2F%2Fapp.example.com%2Fbye",
+        "v2/logout",
+        "oidc/logout",
+        "oidc/logout?client_id=nope&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
+    ] {
+        let r = cross_site(&b, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(location(&r).is_empty(), "{path}");
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("Sign out?") && page.contains("method=\"post\""),
+            "{page}"
+        );
+        assert!(
+            signed_in(&b).await,
+            "{path}: the session is not ended by a link"
+        );
+    }
+    // The user confirms (a POST from this site): signed out, sent where the app allows.
+    let r = b
+        .http
+        .post(b.url("v2/logout"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("returnTo", "https://app.example.com/bye")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "https://app.example.com/bye");
+    assert!(!signed_in(&b).await);
+
+    // An application that names itself signs its user out directly, from its own site.
+    let (_, html) = b.to_login_page(&authorize_params(&spa)).await;
+    callback(b.post_login(&html, EMAIL, PASSWORD).await).await;
+    let r = cross_site(
+        &b,
+        &format!("v2/logout?client_id={spa}&returnTo=https%3A%2F%2Fapp.example.com%2Fbye"),
+    )
+    .await;
+    assert_eq!(location(&r), "https://app.example.com/bye");
+    assert!(!signed_in(&b).await);
+}
