@@ -273,31 +273,6 @@ async fn a_sign_in_an_action_denies_leaves_no_session() {
 }
 
 #[tokio::test]
-async fn cookies_over_https_are_secure_and_host_prefixed() {
-    let app =
-        crate::support::spawn_app_with(|s| s.issuer = Some("https://id.example.test/".into()))
-            .await;
-    let spa = app.spa(&[]);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let q = serde_urlencoded::to_string(authorize_params(&spa)).unwrap();
-    let r = http
-        .get(app.url(&format!("authorize?{q}")))
-        .send()
-        .await
-        .unwrap();
-    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set.starts_with("__Host-tessera_csrf="), "{set}");
-    assert!(
-        set.contains("; Path=/;") && set.contains("; Secure"),
-        "{set}"
-    );
-    assert!(!set.contains("Domain"), "{set}");
-}
-
-#[tokio::test]
 async fn metrics_can_be_served_on_a_listener_of_their_own() {
     let app = crate::support::spawn_app_with(|s| {
         s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());

@@ -368,11 +368,13 @@ async fn cookies_are_secure_when_the_issuer_is_https() {
         .await
         .unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("tessera_csrf="), "{cookie}");
+    // __Host-: browsers take it only with Secure, Path=/ and no Domain.
+    assert!(cookie.starts_with("__Host-tessera_csrf="), "{cookie}");
     assert!(
-        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("; Path=/;"),
         "{cookie}"
     );
+    assert!(!cookie.contains("Domain"), "{cookie}");
     server.stop().await;
 }
 
