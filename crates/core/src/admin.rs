@@ -609,6 +609,7 @@ pub struct AppSpec {
     pub legacy: Option<bool>,
     pub allow_pkce_plain: Option<bool>,
     pub disabled: Option<bool>,
+    pub strict_auth_method: Option<bool>,
 }
 
 fn clean_list(list: &[String]) -> Vec<String> {
@@ -673,6 +674,9 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
     if let Some(d) = spec.disabled {
         c.disabled = d;
     }
+    if let Some(s) = spec.strict_auth_method {
+        c.strict_auth_method = s;
+    }
     let public = c.token_endpoint_auth_method == AuthMethod::None;
     if public && c.allows_grant(GrantType::ClientCredentials) {
         return Err(invalid(
@@ -720,6 +724,7 @@ pub async fn create_app(
         client_metadata: Map::new(),
         allow_pkce_plain: false,
         disabled: false,
+        strict_auth_method: false,
         version: 0,
         created_at: now,
         updated_at: now,

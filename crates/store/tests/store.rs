@@ -132,6 +132,7 @@ fn client(id: &str) -> Client {
         client_metadata: Default::default(),
         allow_pkce_plain: false,
         disabled: false,
+        strict_auth_method: false,
         version: 0,
         created_at: 10,
         updated_at: 10,

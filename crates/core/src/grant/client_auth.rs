@@ -1,7 +1,9 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`
-//! (HTTP Basic with form-encoded id and secret) or `client_secret_post`; never both at once.
-//! Secrets are compared by SHA-256 in constant time; an unknown client and a wrong secret give
-//! the same answer.
+//! Client authentication at the token and revocation endpoints (RFC 6749 §2.3.1):
+//! `client_secret_basic` (HTTP Basic with form-encoded id and secret) or `client_secret_post`,
+//! never both at once (§2.3). An application with a secret may use either, whatever its
+//! registered method says — the RFC makes Basic a MUST for the server, and client libraries
+//! differ in their default — unless it opts into `strict_auth_method`. Secrets are compared by
+//! SHA-256 in constant time; an unknown client and a wrong secret give the same answer.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -81,8 +83,8 @@ impl ClientCredentials {
         match basic {
             Some((id, secret)) => {
                 if post_secret.is_some() {
-                    return Err(OAuthError::invalid_request(
-                        "The client authenticated with more than one method (Basic and client_secret).",
+                    return Err(OAuthError::invalid_client(
+                        "The client authenticated with more than one method (Basic and client_secret): use one.",
                     ));
                 }
                 if req.get("client_id").is_some_and(|body_id| body_id != id) {
@@ -134,26 +136,24 @@ pub async fn authenticate_client(
     Ok(client)
 }
 
-/// The secret (or its absence) and the authentication method are the registered ones.
+/// The secret (or its absence) is the registered one, and so is the method for a strict
+/// application.
 fn check_secret(client: &Client, creds: &ClientCredentials) -> Result<(), OAuthError> {
     let denied = || OAuthError::invalid_client("Unknown client or wrong client credentials.");
     match (&client.client_secret_hash, &creds.secret) {
-        // RFC 6749 §2.3 / OIDC Core §9: the client uses the method it registered. Said only once
-        // the secret is proven, so it tells a stranger nothing.
+        // A strict application uses the method it registered (OIDC Core §9). Said only once the
+        // secret is proven, so it tells a stranger nothing.
         (Some(hash), Some(secret)) if hash.matches(secret.expose()) => {
             let registered = client.token_endpoint_auth_method;
-            if creds.method != registered {
+            if client.strict_auth_method && creds.method != registered {
                 return Err(OAuthError::invalid_client(format!(
-                    "This application authenticates with {} ({}), not {}. Send the secret that way, \
-                     or change it with `tessera apps update {} --auth-method {}`.",
+                    "This application accepts only its registered method, {} ({}), not {}.",
                     registered.as_str(),
                     if registered == AuthMethod::ClientSecretBasic {
                         "the Authorization header"
                     } else {
                         "client_secret in the body"
                     },
-                    creds.method.as_str(),
-                    client.client_id,
                     creds.method.as_str(),
                 )));
             }
@@ -220,7 +220,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             ClientCredentials::from_request(&req).unwrap_err().code,
-            ErrorCode::InvalidRequest
+            ErrorCode::InvalidClient
         );
     }
 }

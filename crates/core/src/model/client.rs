@@ -165,6 +165,11 @@ pub struct Client {
     /// tokens), no userinfo for its access tokens.
     #[serde(default)]
     pub disabled: bool,
+    /// Accept only the registered `token_endpoint_auth_method`. Off by default: an application
+    /// with a secret may send it by HTTP Basic or in the body, as RFC 6749 §2.3.1 lets clients
+    /// choose (libraries differ in their default).
+    #[serde(default)]
+    pub strict_auth_method: bool,
     /// How many times the object was written: a write names the version it read and fails
     /// with `StoreError::Stale` if another write came between (see `store`).
     #[serde(default)]
@@ -213,6 +218,7 @@ impl Client {
             "client_metadata": self.client_metadata,
             "allow_pkce_plain": self.allow_pkce_plain,
             "disabled": self.disabled,
+            "strict_auth_method": self.strict_auth_method,
             "jwt_configuration": { "alg": "RS256", "lifetime_in_seconds": 36000 },
             "created_at": crate::time::rfc3339(self.created_at),
             "updated_at": crate::time::rfc3339(self.updated_at),

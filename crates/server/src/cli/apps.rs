@@ -81,6 +81,10 @@ pub struct AppArgs {
     /// no userinfo for its access tokens. `--disabled false` enables it again
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     disabled: Option<bool>,
+    /// Accept the secret only by the registered --auth-method (by default an application with a
+    /// secret may send it by HTTP Basic or in the body)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    strict_auth_method: Option<bool>,
 }
 
 impl AppArgs {
@@ -96,6 +100,7 @@ impl AppArgs {
             legacy: self.legacy,
             allow_pkce_plain: self.allow_pkce_plain,
             disabled: self.disabled,
+            strict_auth_method: self.strict_auth_method,
         }
     }
 }

@@ -5,6 +5,7 @@ mod actions;
 mod attack;
 mod browser;
 mod cli;
+mod client_auth;
 mod cluster;
 mod crash;
 mod db;
