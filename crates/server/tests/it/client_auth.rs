@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::{
-    browser::{Browser, CB, EMAIL, PASSWORD, callback},
+    browser::{Browser, CB, EMAIL, PASSWORD},
     support::{TestApp, spawn_app},
 };
 
