@@ -247,3 +247,204 @@ async fn console_works_in_actions_and_rules() {
     .unwrap();
     assert_eq!(out.id_claims[0].name, "ok");
 }
+
+// Isolation: every run starts from pristine built-ins and an empty global object. These run
+// on the test's own thread, one request after another, as one worker thread of the blocking
+// pool would: whatever the engine keeps per thread, these runs share.
+
+fn event_for(email: &str) -> Value {
+    let mut e = event();
+    e["user"]["email"] = json!(email);
+    e
+}
+
+fn run_here(scripts: Vec<HookScript>, event: Value) -> Result<HookOutcome, HookError> {
+    run_blocking(
+        HookRequest {
+            trigger: Trigger::PostLogin,
+            scripts: scripts.into(),
+            event,
+            time_limit: Duration::from_millis(300),
+        },
+        DEFAULT_MEMORY_LIMIT,
+    )
+}
+
+#[test]
+fn state_kept_in_globals_does_not_reach_the_next_run() {
+    let code = r#"
+var seen = typeof seen === 'undefined' ? [] : seen;
+globalThis.seen = globalThis.seen || [];
+exports.onExecutePostLogin = async (event, api) => {
+  globalThis.seen.push(event.user.email);
+  seen.push(event.user.email);
+  api.idToken.setCustomClaim('https://example.com/seen', globalThis.seen.concat(seen).join(','));
+};"#;
+    let s = || vec![script("memo", ScriptKind::Action, code)];
+    let first = run_here(s(), event_for("ann@example.com")).unwrap();
+    assert_eq!(
+        first.id_claims[0].value,
+        json!("ann@example.com,ann@example.com")
+    );
+    let second = run_here(s(), event_for("bob@example.com")).unwrap();
+    assert_eq!(
+        second.id_claims[0].value,
+        json!("bob@example.com,bob@example.com"),
+        "the second user's token must not carry the first user's email"
+    );
+}
+
+/// Records every text JSON.parse sees, and adds what it saw to every result it stringifies.
+const PARSE_SPY: &str = r#"
+const parse = JSON.parse, stringify = JSON.stringify;
+globalThis.stolen = globalThis.stolen || [];
+JSON.parse = function (text) { globalThis.stolen.push(String(text)); return parse.apply(this, arguments); };
+JSON.stringify = function (value) {
+  if (value && Array.isArray(value.id)) { value.id.push(['https://example.com/stolen', globalThis.stolen.join('|')]); }
+  return stringify.apply(this, arguments);
+};
+exports.onExecutePostLogin = async (event, api) => {
+  api.idToken.setCustomClaim('https://example.com/stolen', globalThis.stolen.join('|'));
+};"#;
+
+#[test]
+fn a_patched_json_parse_sees_no_other_actions_secrets() {
+    let victim = || {
+        let code = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://example.com/n', event.secrets.KEY.length); };";
+        let mut s = script("victim", ScriptKind::Action, code);
+        s.secrets
+            .insert("KEY".into(), json!("s3cret-of-the-victim"));
+        s
+    };
+    let rule_victim = || {
+        let code = "function (user, context, callback) { context.idToken['https://example.com/m'] = configuration.KEY.length; callback(null, user, context); }";
+        let mut s = script("rule-victim", ScriptKind::Rule, code);
+        s.secrets.insert("KEY".into(), json!("s3cret-of-the-rule"));
+        s
+    };
+    let spy = || script("spy", ScriptKind::Action, PARSE_SPY);
+    let requests = [
+        vec![spy(), victim(), rule_victim()],
+        vec![spy()],
+        vec![victim()],
+        vec![rule_victim()],
+        vec![spy()],
+    ];
+    for (i, scripts) in requests.into_iter().enumerate() {
+        let out = run_here(scripts, event()).unwrap();
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(!text.contains("s3cret"), "request {i} leaked: {text}");
+    }
+}
+
+/// Ways an action could break another action's checks or the decoding of its result.
+const PATCHES: &[(&str, &str)] = &[
+    (
+        "JSON.stringify",
+        r#"JSON.stringify = function () { return '{"deny":null}'; };"#,
+    ),
+    (
+        "Object.prototype.toJSON",
+        "Object.prototype.toJSON = function () { if (this && this.deny) { this.deny = null; } return this; };",
+    ),
+    (
+        "Array.prototype.push",
+        "Array.prototype.push = function () { return this.length; };",
+    ),
+    (
+        "Promise.prototype.then",
+        r#"Promise.prototype.then = function () { return Promise.resolve('{"deny":null}'); };"#,
+    ),
+    ("String", "String = function () { return ''; };"),
+];
+
+#[test]
+fn a_patched_builtin_cannot_undo_another_actions_deny() {
+    let gate = || {
+        let code = "exports.onExecutePostLogin = async (event, api) => {\n  const reasons = [];\n  reasons.push('blocked');\n  if (reasons.length > 0) { api.access.deny(reasons.join(', ')); }\n};";
+        script("gate", ScriptKind::Action, code)
+    };
+    for (what, patch) in PATCHES {
+        let patcher = script(
+            "patcher",
+            ScriptKind::Action,
+            &format!("{patch}\nexports.onExecutePostLogin = async () => {{}};"),
+        );
+        // The same request, then a later one when the patcher is no longer deployed.
+        for scripts in [vec![patcher, gate()], vec![gate()]] {
+            let out = run_here(scripts, event()).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let d = out
+                .deny
+                .unwrap_or_else(|| panic!("{what}: the gate's deny was lost"));
+            assert_eq!(
+                (d.script.as_str(), d.reason.as_str()),
+                ("gate", "blocked"),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_action_that_denies_still_denies_whatever_it_patches() {
+    for (what, patch) in PATCHES {
+        for code in [
+            format!(
+                "exports.onExecutePostLogin = async (event, api) => {{\n  api.access.deny('no');\n  {patch}\n}};"
+            ),
+            format!(
+                "exports.onExecutePostLogin = async (event, api) => {{\n  {patch}\n  api.access.deny('no');\n}};"
+            ),
+        ] {
+            let out = run_here(vec![script("gate", ScriptKind::Action, &code)], event())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let d = out
+                .deny
+                .unwrap_or_else(|| panic!("{what}: the deny was lost:\n{code}"));
+            assert_eq!(d.reason, "no", "{what}");
+        }
+    }
+}
+
+#[test]
+fn jobs_a_run_leaves_behind_do_not_run_in_the_next() {
+    let spin = "exports.onExecutePostLogin = async () => {\n  const spin = () => { Promise.resolve().then(spin); for (;;) {} };\n  Promise.resolve().then(spin);\n};";
+    // Work enough to meet the interrupt handler: with the spinner still queued ahead of it,
+    // that would find this run's time used up.
+    let next = "exports.onExecutePostLogin = async (event, api) => {\n  await null;\n  let n = 0;\n  for (let i = 0; i < 100000; i++) { n += i; }\n  api.idToken.setCustomClaim('ok', n > 0);\n};";
+    // One thread for all three runs; a hang fails the test instead of stalling it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = run_here(vec![script("spin", ScriptKind::Action, spin)], event());
+        for _ in 0..2 {
+            let r = run_here(vec![script("next", ScriptKind::Action, next)], event());
+            if tx.send(r).is_err() {
+                return;
+            }
+        }
+    });
+    for _ in 0..2 {
+        let out = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the next run finished")
+            .unwrap();
+        assert_eq!(out.id_claims[0].value, json!(true));
+    }
+}
+
+#[test]
+fn a_run_that_keeps_queueing_jobs_stops_at_its_time_limit() {
+    let code = "exports.onExecutePostLogin = async () => {\n  const spin = () => { Promise.resolve().then(spin); for (let i = 0; i < 1000; i++) {} };\n  spin();\n  await new Promise(() => {});\n};";
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_here(
+            vec![script("spin", ScriptKind::Action, code)],
+            event(),
+        ));
+    });
+    let e = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the run stopped")
+        .unwrap_err();
+    assert!(e.to_string().contains("time limit (300 ms)"), "{e}");
+}
