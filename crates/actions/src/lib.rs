@@ -1,27 +1,28 @@
 //! tessera-actions: Auth0-style Actions and Rules in JavaScript, run by QuickJS (rquickjs)
-//! behind core's [`ClaimsHook`]. Each script runs in a fresh context on a runtime kept per
-//! worker thread, with a memory limit and a time limit (an interrupt handler), so a throwing,
-//! looping or memory-hungry script fails its own login and nothing else. Scripts see no host
-//! functions: input and output cross as JSON text.
+//! behind core's [`ClaimsHook`]. Every script run gets a QuickJS runtime and context of its
+//! own, made for that run and dropped after it: it starts from pristine built-ins and an empty
+//! global object, and nothing it does (globals, patched built-ins, queued jobs) reaches
+//! another script or a later run of itself. A worker thread keeps only compiled bytecode
+//! between runs (see `exec`). Each run has a memory limit and a time limit (an interrupt
+//! handler, and a deadline on the job queue), so a throwing, looping or memory-hungry script
+//! fails its own login and nothing else. Scripts see no host functions: inputs cross as JSON
+//! text, and the host reads what a script asked for from a record the wrapper fills (see
+//! `wrap`), not from anything the script could have redefined.
 
+mod exec;
 mod wrap;
 
-use std::{
-    cell::{Cell, RefCell},
-    collections::HashMap,
-    hash::{Hash, Hasher},
-    rc::Rc,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use rquickjs::{CatchResultExt, CaughtError, Context, Function, Persistent, Promise, Runtime};
+use rquickjs::{CatchResultExt, CaughtError, Context, Runtime};
 use serde_json::{Map, Value, json};
 use tessera_core::{
     hooks::{ClaimsHook, Denial, HookError, HookOutcome, HookRequest, HookScript, SetClaim},
     model::ScriptKind,
 };
+
+use exec::{Op, describe, execute};
 
 /// Default memory limit per script execution.
 pub const DEFAULT_MEMORY_LIMIT: usize = 32 * 1024 * 1024;
@@ -48,175 +49,23 @@ impl Default for Engine {
     }
 }
 
-/// A worker thread's engine. Compiled scripts are kept in one context per thread (like Auth0's
-/// reused containers), so a run neither creates a context nor parses the script again; any
-/// failure throws the context and its compiled scripts away, so what a failing script did
-/// cannot reach the next run. Fields drop in order: compiled functions before their context,
-/// the context before its runtime.
-struct Worker {
-    compiled: HashMap<u64, Persistent<Function<'static>>>,
-    context: Option<Context>,
-    runtime: Runtime,
-    deadline: Rc<Cell<Instant>>,
-}
+/// A script's `console.*` lines into the server's log: this many, cut at this many characters.
+const MAX_LOG_LINES: usize = 100;
+const MAX_LOG_CHARS: usize = 2000;
 
-/// Compiled scripts kept per thread before the cache starts over.
-const MAX_COMPILED: usize = 256;
-
-thread_local! {
-    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
-}
-
-fn with_worker<T>(memory_limit: usize, f: impl FnOnce(&mut Worker) -> T) -> Result<T, HookError> {
-    WORKER.with(|w| {
-        let mut w = w.borrow_mut();
-        if w.is_none() {
-            let runtime = Runtime::new().map_err(|e| HookError::Internal(e.to_string()))?;
-            let deadline = Rc::new(Cell::new(Instant::now()));
-            let d = deadline.clone();
-            runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > d.get())));
-            runtime.set_max_stack_size(512 * 1024);
-            *w = Some(Worker {
-                compiled: HashMap::new(),
-                context: None,
-                runtime,
-                deadline,
-            });
-        }
-        let worker = w
-            .as_mut()
-            .ok_or_else(|| HookError::Internal("no runtime".into()))?;
-        worker.runtime.set_memory_limit(memory_limit);
-        Ok(f(worker))
-    })
-}
-
-/// A script failure as the user will read it.
-fn describe(e: CaughtError<'_>, limit: Duration) -> String {
-    match e {
-        CaughtError::Exception(ex) => {
-            let msg = ex.message().unwrap_or_default();
-            if msg == "interrupted" {
-                format!(
-                    "it ran longer than its time limit ({} ms)",
-                    limit.as_millis()
-                )
-            } else if msg.contains("out of memory") {
-                "it ran out of memory".into()
-            } else {
-                let name = ex
-                    .get::<_, Option<String>>("name")
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| "Error".into());
-                format!("{name}: {msg}")
-            }
-        }
-        CaughtError::Value(v) => {
-            let text = v
-                .as_string()
-                .and_then(|s| s.to_string().ok())
-                .unwrap_or_else(|| format!("{:?}", v.type_of()));
-            format!("threw {text}")
-        }
-        CaughtError::Error(rquickjs::Error::WouldBlock) => {
-            "it never finished (a rule must call callback; an action's promise must settle)".into()
-        }
-        CaughtError::Error(e) => {
-            let s = e.to_string();
-            if s.contains("out of memory") || s.contains("Allocation") {
-                "it ran out of memory".into()
-            } else {
-                s
-            }
-        }
-    }
-}
-
-/// Runs one wrapped script: compile the wrapper (once per thread), call it with `args`,
-/// settle the promise.
-fn execute(
-    worker: &mut Worker,
-    source: &str,
-    args: (String, String, String),
-    limit: Duration,
-) -> Result<String, String> {
-    if worker.context.is_none() {
-        worker.context = Some(Context::full(&worker.runtime).map_err(|e| e.to_string())?);
-    }
-    let Some(context) = worker.context.clone() else {
-        return Err("no script context".into());
+/// A script's `console.*` line, into the server's log with the script's name.
+fn log_console(script: &str, level: &Value, text: &Value) {
+    let text = text.as_str().unwrap_or("");
+    let text = match text.char_indices().nth(MAX_LOG_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
     };
-    let key = {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        source.hash(&mut h);
-        h.finish()
-    };
-    worker.deadline.set(Instant::now() + limit);
-    let compiled = &mut worker.compiled;
-    let result = context.with(|ctx| {
-        let f: Function = match compiled.get(&key) {
-            Some(p) => p.clone().restore(&ctx).map_err(|e| e.to_string())?,
-            None => {
-                let f: Function = ctx
-                    .eval(source)
-                    .catch(&ctx)
-                    .map_err(|e| describe(e, limit))?;
-                if compiled.len() >= MAX_COMPILED {
-                    compiled.clear();
-                }
-                compiled.insert(key, Persistent::save(&ctx, f.clone()));
-                f
-            }
-        };
-        let p: Promise = f.call(args).catch(&ctx).map_err(|e| describe(e, limit))?;
-        p.finish::<String>()
-            .catch(&ctx)
-            .map_err(|e| describe(e, limit))
-    });
-    if result.is_err() {
-        // Whatever the script left behind goes with it.
-        worker.compiled.clear();
-        worker.context = None;
-        worker.runtime.run_gc();
+    match level.as_str() {
+        Some("error") => tracing::error!(script, "console: {text}"),
+        Some("warn") => tracing::warn!(script, "console: {text}"),
+        Some("debug") => tracing::debug!(script, "console: {text}"),
+        _ => tracing::info!(script, "console: {text}"),
     }
-    result
-}
-
-fn claims_from_pairs(script: &str, v: &Value) -> Vec<SetClaim> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|pair| {
-            Some(SetClaim {
-                script: script.to_owned(),
-                name: pair.get(0)?.as_str()?.to_owned(),
-                value: pair.get(1).cloned().unwrap_or(Value::Null),
-            })
-        })
-        .collect()
-}
-
-/// A script's `console.*` lines, into the server's log with the script's name.
-fn log_console(script: &str, v: &Value) {
-    for entry in v.as_array().into_iter().flatten() {
-        let level = entry.get(0).and_then(Value::as_str).unwrap_or("info");
-        let text = entry.get(1).and_then(Value::as_str).unwrap_or("");
-        match level {
-            "error" => tracing::error!(script, "console: {text}"),
-            "warn" => tracing::warn!(script, "console: {text}"),
-            "debug" => tracing::debug!(script, "console: {text}"),
-            _ => tracing::info!(script, "console: {text}"),
-        }
-    }
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_owned))
-        .collect()
 }
 
 /// The rules' `user` and `context` (Auth0's rule API) from an Action-shaped event.
@@ -246,98 +95,122 @@ fn rule_inputs(
     (user, context)
 }
 
+/// The claims rules have set so far, as the next rule's `context` shows them.
+#[derive(Default)]
+struct RuleClaims {
+    access: Map<String, Value>,
+    id: Map<String, Value>,
+}
+
+/// What one script asked for, its ops in order, into `out`. Each kind of script is held to
+/// its own ops: an action's `api` calls, a rule's claims when it calls back.
+fn apply(
+    out: &mut HookOutcome,
+    rules: &mut RuleClaims,
+    script: &HookScript,
+    ops: Vec<Op>,
+) -> Result<(), String> {
+    let claim = |name: String, value: Value| SetClaim {
+        script: script.name.clone(),
+        name,
+        value,
+    };
+    let mut lines = 0;
+    for Op { kind, a, b } in ops {
+        match (script.kind, kind.as_str(), a) {
+            (_, "log", level) if lines < MAX_LOG_LINES => {
+                lines += 1;
+                log_console(&script.name, &level, &b);
+            }
+            (ScriptKind::Action, "access", Value::String(name)) => {
+                out.access_claims.push(claim(name, b));
+            }
+            (ScriptKind::Action, "id", Value::String(name)) => out.id_claims.push(claim(name, b)),
+            (ScriptKind::Action, "addScope", Value::String(s)) => out.add_scopes.push(s),
+            (ScriptKind::Action, "removeScope", Value::String(s)) => out.remove_scopes.push(s),
+            (ScriptKind::Action, "app", Value::String(k)) => {
+                out.app_metadata.insert(k, b);
+            }
+            (ScriptKind::Action, "user", Value::String(k)) => {
+                out.user_metadata.insert(k, b);
+            }
+            (ScriptKind::Action, "deny", code) => {
+                out.deny = Some(Denial {
+                    script: script.name.clone(),
+                    code: code.as_str().map(str::to_owned),
+                    reason: b.as_str().unwrap_or("").to_owned(),
+                });
+            }
+            // JSON texts of `context.accessToken` and `context.idToken` as the rule left them.
+            (ScriptKind::Rule, "rule", access) => {
+                for (text, seen, sink) in [
+                    (access, &mut rules.access, &mut out.access_claims),
+                    (b, &mut rules.id, &mut out.id_claims),
+                ] {
+                    let claims: Value = match text {
+                        Value::String(t) => serde_json::from_str(&t).map_err(|e| e.to_string())?,
+                        _ => Value::Null,
+                    };
+                    for (name, value) in claims.as_object().cloned().unwrap_or_default() {
+                        if seen.get(&name) != Some(&value) {
+                            sink.push(claim(name.clone(), value.clone()));
+                            seen.insert(name, value);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, HookError> {
     let mut out = HookOutcome::default();
-    let mut rule_access = Map::new();
-    let mut rule_id = Map::new();
+    let mut rules = RuleClaims::default();
     let event_json = req.event.to_string();
+    let export_json = Value::from(req.trigger.export_name()).to_string();
     for script in req.scripts.iter() {
         let fail = |message: String| HookError::Script {
             script: script.name.clone(),
             message,
         };
         let secrets = Value::Object(script.secrets.clone()).to_string();
-        match script.kind {
+        let result = match script.kind {
             ScriptKind::Rule => {
-                let (user, context) = rule_inputs(&req.event, &rule_access, &rule_id);
-                let source = wrap::rule(&script.code);
-                let result = with_worker(memory_limit, |w| {
-                    execute(
-                        w,
-                        &source,
-                        (user.to_string(), context.to_string(), secrets),
-                        req.time_limit,
-                    )
-                })?;
-                let text = match result {
-                    Ok(t) => t,
-                    Err(msg) if msg.starts_with("UnauthorizedError: ") => {
-                        out.deny = Some(Denial {
-                            script: script.name.clone(),
-                            code: None,
-                            reason: msg.trim_start_matches("UnauthorizedError: ").to_owned(),
-                        });
-                        return Ok(out);
-                    }
-                    Err(msg) => return Err(fail(msg)),
-                };
-                let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
-                log_console(&script.name, &v["logs"]);
-                for (target, sink, key) in [
-                    (&mut rule_access, &mut out.access_claims, "accessToken"),
-                    (&mut rule_id, &mut out.id_claims, "idToken"),
-                ] {
-                    for (name, value) in v[key].as_object().cloned().unwrap_or_default() {
-                        if target.get(&name) != Some(&value) {
-                            sink.push(SetClaim {
-                                script: script.name.clone(),
-                                name: name.clone(),
-                                value: value.clone(),
-                            });
-                            target.insert(name, value);
-                        }
-                    }
-                }
+                let (user, context) = rule_inputs(&req.event, &rules.access, &rules.id);
+                let (user, context) = (user.to_string(), context.to_string());
+                execute(
+                    &wrap::rule(&script.code),
+                    [&user, &context, &secrets],
+                    memory_limit,
+                    req.time_limit,
+                )
             }
-            ScriptKind::Action => {
-                let source = wrap::action(&script.code);
-                let export = req.trigger.export_name().to_owned();
-                let result = with_worker(memory_limit, |w| {
-                    execute(
-                        w,
-                        &source,
-                        (event_json.clone(), secrets, export),
-                        req.time_limit,
-                    )
-                })?;
-                let text = result.map_err(fail)?;
-                let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
-                log_console(&script.name, &v["logs"]);
-                out.access_claims
-                    .extend(claims_from_pairs(&script.name, &v["access"]));
-                out.id_claims
-                    .extend(claims_from_pairs(&script.name, &v["id"]));
-                out.add_scopes.extend(strings(&v["addScopes"]));
-                out.remove_scopes.extend(strings(&v["removeScopes"]));
-                for (k, val) in v["app"].as_object().cloned().unwrap_or_default() {
-                    out.app_metadata.insert(k, val);
-                }
-                for (k, val) in v["user"].as_object().cloned().unwrap_or_default() {
-                    out.user_metadata.insert(k, val);
-                }
-                if let Some(d) = v["deny"].as_object() {
-                    out.deny = Some(Denial {
-                        script: script.name.clone(),
-                        code: d.get("code").and_then(Value::as_str).map(str::to_owned),
-                        reason: d
-                            .get("reason")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned(),
-                    });
-                    return Ok(out);
-                }
+            ScriptKind::Action => execute(
+                &wrap::action(&script.code),
+                [&event_json, &secrets, &export_json],
+                memory_limit,
+                req.time_limit,
+            ),
+        };
+        let ops = match result {
+            Ok(ops) => ops,
+            Err(msg)
+                if script.kind == ScriptKind::Rule && msg.starts_with("UnauthorizedError: ") =>
+            {
+                out.deny = Some(Denial {
+                    script: script.name.clone(),
+                    code: None,
+                    reason: msg.trim_start_matches("UnauthorizedError: ").to_owned(),
+                });
+                return Ok(out);
             }
+            Err(msg) => return Err(fail(msg)),
+        };
+        apply(&mut out, &mut rules, script, ops).map_err(fail)?;
+        if out.deny.is_some() {
+            return Ok(out);
         }
     }
     Ok(out)
@@ -345,16 +218,25 @@ fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, Ho
 
 /// `line L, column C: message` from a compile error in the wrapped source.
 fn syntax_error(kind: ScriptKind, code: &str) -> Result<(), String> {
-    let (source, offset) = match kind {
-        ScriptKind::Action => (wrap::action(code), wrap::ACTION_PREFIX_LINES),
-        ScriptKind::Rule => (wrap::rule(code), wrap::RULE_PREFIX_LINES),
+    let (source, offset, lines) = match kind {
+        ScriptKind::Action => (
+            wrap::action(code),
+            wrap::ACTION_PREFIX_LINES,
+            code.lines().count(),
+        ),
+        ScriptKind::Rule => (
+            wrap::rule(code),
+            wrap::RULE_PREFIX_LINES,
+            code.trim().lines().count(),
+        ),
     };
+    // The user's lines in the wrapped source; an error past them is at the end of the script.
+    let last = offset + lines.max(1) as u32;
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
     runtime.set_memory_limit(DEFAULT_MEMORY_LIMIT);
     let ctx = Context::full(&runtime).map_err(|e| e.to_string())?;
     ctx.with(|ctx| {
-        let r: Result<Function, _> = ctx.eval(source).catch(&ctx);
-        match r {
+        match exec::compile(&ctx, &source).catch(&ctx) {
             Ok(_) => Ok(()),
             Err(CaughtError::Exception(ex)) => {
                 let msg = ex.message().unwrap_or_default();
@@ -368,7 +250,7 @@ fn syntax_error(kind: ScriptKind, code: &str) -> Result<(), String> {
                     ))
                 });
                 Err(match pos {
-                    Some((line, col)) if line > offset => {
+                    Some((line, col)) if line > offset && line <= last => {
                         format!("line {}, column {col}: {msg}", line - offset)
                     }
                     _ => format!(

@@ -233,6 +233,13 @@ fn syntax_errors_name_the_users_line_and_column() {
             )
             .is_ok()
     );
+    let e = engine
+        .check(
+            ScriptKind::Action,
+            "exports.onExecutePostLogin = async () => {\n  if (true) {\n};",
+        )
+        .unwrap_err();
+    assert!(e.contains("at the end of the script"), "{e}");
 }
 
 #[tokio::test]
@@ -447,4 +454,62 @@ fn a_run_that_keeps_queueing_jobs_stops_at_its_time_limit() {
         .expect("the run stopped")
         .unwrap_err();
     assert!(e.to_string().contains("time limit (300 ms)"), "{e}");
+}
+
+#[test]
+fn console_lines_come_back_capped_whatever_the_script_patches() {
+    let code = "exports.onExecutePostLogin = async (event, api) => {\n  JSON.stringify = () => 'forged';\n  String.prototype.slice = () => 'forged';\n  String = () => 'forged';\n  console.log('login by', event.user.email, { n: 1 }, undefined);\n  for (let i = 0; i < 150; i++) console.warn('x'.repeat(3000));\n};";
+    let ops = exec::execute(
+        &wrap::action(code),
+        [&event().to_string(), "{}", "\"onExecutePostLogin\""],
+        DEFAULT_MEMORY_LIMIT,
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    assert_eq!(ops.len(), MAX_LOG_LINES);
+    assert_eq!(
+        (ops[0].kind.as_str(), &ops[0].a, &ops[0].b),
+        (
+            "log",
+            &json!("info"),
+            &json!("login by ann@example.com {\"n\":1} undefined")
+        )
+    );
+    assert_eq!(ops[1].a, json!("warn"));
+}
+
+#[test]
+fn an_action_that_breaks_out_of_its_wrapper_only_shapes_its_own_result() {
+    // Closes the wrapper's functions and puts its own function where the wrapper's was.
+    let escape = |body: &str| {
+        format!(
+            "}}; }}, function (r) {{ {body} return Promise.resolve(); }}, function () {{ return function () {{"
+        )
+    };
+    // A rule's op from an action, a malformed op: ignored; a claim: its own; after a gap: not read.
+    let forged = escape(
+        "r[0] = { 0: 'rule', 1: '{\"x\":1}', 2: '{\"y\":1}' }; r[1] = { 0: 'id', 1: 7, 2: 1 }; r[2] = { 0: 'id', 1: 'z', 2: 1 }; r[1e9] = { 0: 'id', 1: 'far', 2: 1 };",
+    );
+    let out = run_here(vec![script("x", ScriptKind::Action, &forged)], event()).unwrap();
+    assert!(out.access_claims.is_empty());
+    assert_eq!(out.id_claims.len(), 1);
+    assert_eq!(
+        (
+            out.id_claims[0].script.as_str(),
+            out.id_claims[0].name.as_str()
+        ),
+        ("x", "z")
+    );
+}
+
+#[test]
+fn a_result_is_bounded_by_the_scripts_memory_limit() {
+    // 100 console lines of a 4 MB string: each cut to 2,000 characters in the script's heap.
+    let logs = "exports.onExecutePostLogin = async (event, api) => {\n  const s = 'x'.repeat(4e6);\n  for (let i = 0; i < 200; i++) console.log(s);\n  api.idToken.setCustomClaim('ok', true);\n};";
+    let out = run_here(vec![script("logs", ScriptKind::Action, logs)], event()).unwrap();
+    assert_eq!(out.id_claims[0].value, json!(true));
+    // One 4 MB value in 10,000 claims: 40 GB of JSON, which the run's heap cannot hold.
+    let claims = "exports.onExecutePostLogin = async (event, api) => {\n  const s = 'x'.repeat(4e6);\n  for (let i = 0; i < 10000; i++) api.idToken.setCustomClaim('c' + i, s);\n};";
+    let e = run_here(vec![script("claims", ScriptKind::Action, claims)], event()).unwrap_err();
+    assert!(e.to_string().contains("memory"), "{e}");
 }
