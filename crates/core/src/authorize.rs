@@ -222,10 +222,10 @@ pub async fn validate(
         )));
     }
     let redirect_uri = match get(p, "redirect_uri") {
-        Some(r) if redirect_uri_allowed(&client.callbacks, r) => r.to_owned(),
+        Some(r) if client_redirect_allowed(&client, r) => r.to_owned(),
         Some(_) => {
             return Err(page(OAuthError::invalid_request(
-                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly; only a loopback IP callback may use another port).",
+                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly; only a native app's loopback IP callback may use another port).",
             )));
         }
         None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
@@ -532,13 +532,26 @@ pub use respond::{Authorized, SignedIn, decide, respond};
 /// Is `given` one of the registered callbacks? Exact string comparison (RFC 9700 §4.1.3), with
 /// one exception: a callback on a loopback IP literal over http (`http://127.0.0.1/cb`,
 /// `http://[::1]/cb`) accepts any port, since a native app listens on whatever port the system
-/// gives it (RFC 8252 §7.3). Even then the rest of the string must be the registered one
+/// gives it (RFC 8252 §7.3; only native apps get it, see [`client_redirect_allowed`]). Even
+/// then the rest of the string must be the registered one
 /// exactly: the comparison is textual, not between parsed URLs, so no normalisation (case,
 /// dot segments, percent-encoding, numeric host forms) can make another URL match.
 pub fn redirect_uri_allowed(callbacks: &[String], given: &str) -> bool {
     callbacks
         .iter()
         .any(|c| c == given || loopback_with_other_port(c, given))
+}
+
+/// Whether `client` may be answered at `given`: one of its callbacks exactly, or, for a native
+/// app only, its loopback IP callback on another port ([`redirect_uri_allowed`], RFC 8252
+/// §7.3). RFC 9700 §4.1.3 allows no other exception: a web app's loopback callback on another
+/// port could be any local process.
+pub fn client_redirect_allowed(client: &Client, given: &str) -> bool {
+    if client.app_type == crate::model::AppType::Native {
+        redirect_uri_allowed(&client.callbacks, given)
+    } else {
+        client.callbacks.iter().any(|c| c == given)
+    }
 }
 
 fn loopback_with_other_port(registered: &str, given: &str) -> bool {

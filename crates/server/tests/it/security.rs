@@ -199,6 +199,33 @@ async fn a_loopback_callback_accepts_any_port_and_nothing_else() {
     }
 }
 
+#[tokio::test]
+async fn only_a_native_app_gets_loopback_port_flexibility() {
+    let app = spawn_app().await;
+    let b = Browser::new(&app);
+    let registered = "http://127.0.0.1:9/callback";
+    let spa = app.spa(&["--callbacks", registered]);
+    let (web, _) = app.web_app(&["--callbacks", registered]);
+    for client in [&spa, &web] {
+        accepted(&b, client, registered).await;
+        // Any local process may listen on another port: no code, no error goes there.
+        for other in [
+            "http://127.0.0.1:10/callback",
+            "http://127.0.0.1:51000/callback",
+            "http://127.0.0.1/callback",
+        ] {
+            refused(&b, client, other).await;
+            let mut early = code_request(client, other).to_vec();
+            early.retain(|(k, _)| *k != "response_type");
+            let r = b.authorize(&early).await;
+            assert!(
+                r.headers().get("location").is_none(),
+                "an early error to {other}"
+            );
+        }
+    }
+}
+
 /// Deterministic noise (xorshift), so a failure can be replayed.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed | 1;
