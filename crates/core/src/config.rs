@@ -49,6 +49,11 @@ impl ConfigCache {
         self.clients.values().any(|c| c.allows_web_origin(origin))
     }
 
+    /// Does any application allow the password grant (so discovery lists it)?
+    pub fn any_client_allows(&self, g: crate::model::GrantType) -> bool {
+        self.clients.values().any(|c| c.allows_grant(g))
+    }
+
     pub fn len(&self) -> usize {
         self.clients.len() + self.apis.len() + self.grants.len()
     }

@@ -5,8 +5,22 @@ use serde_json::{Value, json};
 
 use crate::model::Tenant;
 
-/// `GET /.well-known/openid-configuration`.
-pub fn openid_configuration(tenant: &Tenant) -> Value {
+/// Auth0's password grant with a connection (`realm`), what auth0-python's
+/// `GetToken.login(…, realm=…)` and auth0.js send.
+pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+/// `GET /.well-known/openid-configuration`. `password_grant`: some application of the tenant
+/// allows the password grant, so `password` and `password-realm` are listed.
+pub fn openid_configuration(tenant: &Tenant, password_grant: bool) -> Value {
+    let mut grants = vec![
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "client_credentials",
+    ];
+    if password_grant {
+        grants.extend(["password", PASSWORD_REALM]);
+    }
     json!({
         "issuer": tenant.issuer,
         "authorization_endpoint": tenant.endpoint("authorize"),
@@ -20,9 +34,7 @@ pub fn openid_configuration(tenant: &Tenant) -> Value {
             "code id_token token"
         ],
         "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
-        "grant_types_supported": [
-            "authorization_code", "implicit", "refresh_token", "client_credentials", "password"
-        ],
+        "grant_types_supported": grants,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": [
@@ -54,7 +66,7 @@ mod tests {
     #[test]
     fn endpoints_hang_off_the_issuer() {
         let t = Tenant::new("default", "https://id.example.com", 0);
-        let d = openid_configuration(&t);
+        let d = openid_configuration(&t, false);
         assert_eq!(d["issuer"], "https://id.example.com/");
         assert_eq!(d["token_endpoint"], "https://id.example.com/oauth/token");
         assert_eq!(
@@ -66,6 +78,36 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .contains(&"client_credentials".into())
+        );
+    }
+
+    #[test]
+    fn the_password_grants_are_listed_only_when_an_application_allows_them() {
+        let t = Tenant::new("default", "https://id.example.com", 0);
+        let grants = |on| openid_configuration(&t, on)["grant_types_supported"].clone();
+        assert!(
+            !grants(false)
+                .as_array()
+                .unwrap()
+                .contains(&"password".into())
+        );
+        assert!(
+            !grants(false)
+                .as_array()
+                .unwrap()
+                .contains(&PASSWORD_REALM.into())
+        );
+        assert!(
+            grants(true)
+                .as_array()
+                .unwrap()
+                .contains(&"password".into())
+        );
+        assert!(
+            grants(true)
+                .as_array()
+                .unwrap()
+                .contains(&PASSWORD_REALM.into())
         );
     }
 }

@@ -112,6 +112,7 @@ pub async fn token(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, O
         "authorization_code" => authorization_code::exchange(ctx, req).await,
         "refresh_token" => refresh_token::exchange(ctx, req).await,
         "password" => password::exchange(ctx, req).await,
+        crate::discovery::PASSWORD_REALM => password::exchange_realm(ctx, req).await,
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Unsupported grant type: {}", other.escape_default()),

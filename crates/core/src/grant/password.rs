@@ -1,6 +1,7 @@
 //! The resource owner password grant (RFC 6749 §4.3), off unless the application enables the
-//! `password` grant type. Same audience decision and claims as a login; the audience is given
-//! here, at the token endpoint, since there is no `/authorize` step.
+//! `password` grant type, and Auth0's `password-realm` variant, which names the connection in
+//! `realm`. Same audience decision, attack protection, Actions and claims as a login; the
+//! audience is given here, at the token endpoint, since there is no `/authorize` step.
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
@@ -10,9 +11,25 @@ use crate::{
     ErrorCode, OAuthError,
     issue::{self, UserGrant},
     login::{self, LoginFailure},
-    model::GrantType,
+    model::{DATABASE_CONNECTION, GrantType},
     scope,
 };
+
+/// `grant_type=http://auth0.com/oauth/grant-type/password-realm`: the password grant against the
+/// connection `realm` names. The tenant has one, `Username-Password-Authentication`.
+pub async fn exchange_realm(
+    ctx: &Ctx<'_>,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let realm = req.require("realm")?;
+    if realm != DATABASE_CONNECTION {
+        return Err(OAuthError::invalid_request(format!(
+            "Unknown realm '{}': the connections of this tenant are {DATABASE_CONNECTION}.",
+            realm.escape_default()
+        )));
+    }
+    exchange(ctx, req).await
+}
 
 pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     let creds = ClientCredentials::from_request(req)?;

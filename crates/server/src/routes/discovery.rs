@@ -11,7 +11,11 @@ use axum::{
 use crate::state::AppState;
 
 pub async fn openid_configuration(State(st): State<AppState>) -> Response {
-    let doc = tessera_core::discovery::openid_configuration(&st.snapshot().tenant);
+    let snap = st.snapshot();
+    let password = snap
+        .config
+        .any_client_allows(tessera_core::model::GrantType::Password);
+    let doc = tessera_core::discovery::openid_configuration(&snap.tenant, password);
     ([(header::CACHE_CONTROL, "public, max-age=60")], Json(doc)).into_response()
 }
 

@@ -36,9 +36,33 @@ async fn discovery_names_the_issuer_and_endpoints() {
         "implicit",
         "refresh_token",
         "client_credentials",
-        "password",
     ] {
         assert!(grants.contains(&g), "{g}");
+    }
+    // The password grants appear once an application allows them.
+    assert!(!grants.contains(&"password"), "{grants:?}");
+    app.web_app(&["--grant-types", "authorization_code,password"]);
+    app.config_settled().await;
+    let d: Value = app
+        .http
+        .get(app.url(".well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for g in [
+        "password",
+        "http://auth0.com/oauth/grant-type/password-realm",
+    ] {
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&g.into()),
+            "{g}"
+        );
     }
     assert_eq!(d["response_types_supported"].as_array().unwrap().len(), 7);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);

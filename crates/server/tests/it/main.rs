@@ -16,6 +16,7 @@ mod hardening;
 mod login;
 mod nodes;
 mod oidc_client;
+mod password_realm;
 mod rbac;
 mod recovery;
 mod security;
