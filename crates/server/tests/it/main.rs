@@ -17,6 +17,7 @@ mod login;
 mod nodes;
 mod oidc_client;
 mod password_realm;
+mod python_clients;
 mod rbac;
 mod recovery;
 mod security;
