@@ -9,7 +9,10 @@ use crate::secret::random_bytes;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MasterKeyError {
-    #[error("the master key must be 32 bytes, base64-encoded (got {0})")]
+    #[error(
+        "the master key must be 32 bytes, as 64 hexadecimal characters (`openssl rand -hex 32`) \
+         or base64 (`openssl rand -base64 32`); got {0}"
+    )]
     BadEncoding(String),
     #[error("a secret could not be decrypted: wrong master key or corrupt data")]
     Decrypt,
@@ -39,11 +42,20 @@ impl MasterKey {
         Self { key, raw }
     }
 
-    /// Parse the base64 form (as stored in the key file or `TESSERA_MASTER_KEY`).
+    /// Parses the key file or `TESSERA_MASTER_KEY`: 32 bytes as 64 hexadecimal characters (what
+    /// `openssl rand -hex 32` prints) or in base64 (what Tessera writes).
     pub fn from_base64(s: &str) -> Result<Self, MasterKeyError> {
-        let bytes = STANDARD
-            .decode(s.trim())
-            .map_err(|e| MasterKeyError::BadEncoding(e.to_string()))?;
+        let s = s.trim();
+        if s.len() == 64
+            && s.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(bytes) = hex::decode(s)
+            && let Ok(raw) = <[u8; 32]>::try_from(bytes)
+        {
+            return Ok(Self::from_bytes(raw));
+        }
+        let bytes = STANDARD.decode(s).map_err(|e| {
+            MasterKeyError::BadEncoding(format!("neither hexadecimal nor base64: {e}"))
+        })?;
         let raw: [u8; 32] = bytes
             .try_into()
             .map_err(|b: Vec<u8>| MasterKeyError::BadEncoding(format!("{} bytes", b.len())))?;
@@ -121,6 +133,22 @@ mod tests {
         let again = MasterKey::from_base64(&k.to_base64()).unwrap();
         let sealed = k.encrypt(b"x", "a");
         assert_eq!(again.decrypt(&sealed, "a").unwrap(), b"x");
+        // `openssl rand -hex 32`: the same key as its base64 form.
+        let k = MasterKey::generate();
+        let hex = hex::encode(STANDARD.decode(k.to_base64()).unwrap());
+        let from_hex = MasterKey::from_base64(&format!("{hex}\n")).unwrap();
+        assert_eq!(from_hex.to_base64(), k.to_base64());
+        assert_eq!(
+            MasterKey::from_base64(&hex.to_uppercase())
+                .unwrap()
+                .to_base64(),
+            k.to_base64()
+        );
+        let short = MasterKey::from_base64(&hex[..62]).unwrap_err().to_string();
+        assert!(
+            short.contains("hexadecimal") && short.contains("base64"),
+            "{short}"
+        );
         assert!(matches!(
             MasterKey::from_base64("c2hvcnQ="),
             Err(MasterKeyError::BadEncoding(_))

@@ -427,3 +427,44 @@ async fn a_wrong_or_missing_master_key_is_refused_and_changes_nothing() {
         "the running server is unaffected"
     );
 }
+
+#[tokio::test]
+async fn the_master_key_may_be_hex_or_base64() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["apis", "list", "--json"])
+            .env("TESSERA_MASTER_KEY", key)
+            .env("TESSERA_LOG", "error")
+            .env_remove("TESSERA_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    // What `openssl rand -hex 32` prints makes the installation...
+    let bytes: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37)).collect();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let out = run(&hex);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...and the same 32 bytes in base64 open it.
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+    let out = run(&b64);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Anything else says which two forms work.
+    let out = run("not a key");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("hexadecimal") && stderr.contains("base64"),
+        "{stderr}"
+    );
+}
