@@ -1,8 +1,8 @@
 //! One script run on QuickJS. Every run gets a runtime and a context of its own, so it starts
 //! from pristine built-ins and an empty global object, and nothing it leaves behind (globals,
-//! patched built-ins, queued jobs, garbage) outlives it. What a worker thread keeps between
-//! runs is compiled bytecode only: plain bytes, keyed by the SHA-256 of the wrapped source,
-//! loaded into each run's fresh context.
+//! patched built-ins, queued jobs, garbage) outlives it. What is kept between runs is compiled
+//! bytecode only: plain bytes, keyed by the SHA-256 of the wrapped source, shared by the worker
+//! threads and loaded into each run's fresh context.
 //!
 //! The result does not cross as JSON the script could have re-encoded: the wrapper records
 //! each `api` call in an object the host made, out of the script's reach, and the host
@@ -11,10 +11,9 @@
 //! the script defines on `Object.prototype` or `Array.prototype` applies to them.
 
 use std::{
-    cell::RefCell,
     collections::HashMap,
     ffi::CString,
-    rc::Rc,
+    sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant},
 };
 
@@ -33,7 +32,7 @@ pub struct Op {
     pub b: Json,
 }
 
-/// Per worker thread, compiled scripts are kept this many at most, and this many bytes.
+/// Compiled scripts are kept this many at most, and this many bytes.
 const MAX_COMPILED: usize = 256;
 const MAX_COMPILED_BYTES: usize = 16 * 1024 * 1024;
 
@@ -41,7 +40,7 @@ const MAX_COMPILED_BYTES: usize = 16 * 1024 * 1024;
 const FILE_NAME: &std::ffi::CStr = c"eval_script";
 
 struct Compiled {
-    bytecode: Rc<[u8]>,
+    bytecode: Arc<[u8]>,
     last_used: u64,
 }
 
@@ -53,14 +52,14 @@ struct Cache {
 }
 
 impl Cache {
-    fn get(&mut self, key: &[u8; 32]) -> Option<Rc<[u8]>> {
+    fn get(&mut self, key: &[u8; 32]) -> Option<Arc<[u8]>> {
         self.clock += 1;
         let e = self.entries.get_mut(key)?;
         e.last_used = self.clock;
         Some(e.bytecode.clone())
     }
 
-    fn insert(&mut self, key: [u8; 32], bytecode: Rc<[u8]>) {
+    fn insert(&mut self, key: [u8; 32], bytecode: Arc<[u8]>) {
         if bytecode.len() > MAX_COMPILED_BYTES / 4 {
             return;
         }
@@ -90,8 +89,14 @@ impl Cache {
     }
 }
 
-thread_local! {
-    static COMPILED: RefCell<Cache> = RefCell::default();
+/// Shared by the worker threads: bytecode is plain bytes, valid in any runtime of this
+/// process, so a script is parsed once whichever thread runs it next.
+static COMPILED: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+
+fn cache() -> std::sync::MutexGuard<'static, Cache> {
+    // The cache holds plain bytes; a panic while it was locked leaves nothing half-written
+    // that matters (at worst an entry's byte count), so keep using it.
+    COMPILED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn key(source: &str) -> [u8; 32] {
@@ -179,7 +184,7 @@ unsafe fn owned<'js>(ctx: &Ctx<'js>, v: qjs::JSValue) -> rquickjs::Result<Value<
 }
 
 /// The bytecode of a compiled script.
-fn write<'js>(ctx: &Ctx<'js>, compiled: &Value<'js>) -> rquickjs::Result<Rc<[u8]>> {
+fn write<'js>(ctx: &Ctx<'js>, compiled: &Value<'js>) -> rquickjs::Result<Arc<[u8]>> {
     let mut len: qjs::size_t = 0;
     // SAFETY: `compiled` is a live value of `ctx`; on success QuickJS returns a buffer of `len`
     // bytes allocated on `ctx`, copied here and then freed with js_free.
@@ -194,7 +199,7 @@ fn write<'js>(ctx: &Ctx<'js>, compiled: &Value<'js>) -> rquickjs::Result<Rc<[u8]
         if buf.is_null() {
             return Err(Error::Exception);
         }
-        let bytes = Rc::from(std::slice::from_raw_parts(buf, len as usize));
+        let bytes = Arc::from(std::slice::from_raw_parts(buf, len as usize));
         qjs::js_free(ptr, buf.cast());
         Ok(bytes)
     }
@@ -202,7 +207,7 @@ fn write<'js>(ctx: &Ctx<'js>, compiled: &Value<'js>) -> rquickjs::Result<Rc<[u8]
 
 /// Loads bytecode written by [`write`] into `ctx`.
 fn read<'js>(ctx: &Ctx<'js>, bytecode: &[u8]) -> rquickjs::Result<Value<'js>> {
-    // SAFETY: `bytecode` was produced by JS_WriteObject in this process (the per-thread cache
+    // SAFETY: `bytecode` was produced by JS_WriteObject in this process (the cache
     // holds nothing else), so it is valid bytecode for this QuickJS; without
     // JS_READ_OBJ_ROM_DATA, QuickJS copies what it keeps, so the slice need not outlive `ctx`.
     unsafe {
@@ -231,12 +236,14 @@ fn eval_compiled<'js>(ctx: &Ctx<'js>, compiled: Value<'js>) -> rquickjs::Result<
 /// compiled the same source before.
 fn load<'js>(ctx: &Ctx<'js>, source: &str) -> rquickjs::Result<Value<'js>> {
     let key = key(source);
-    let compiled = match COMPILED.with(|c| c.borrow_mut().get(&key)) {
+    // The lock is held for the lookup only (compiling happens outside it).
+    let hit = cache().get(&key);
+    let compiled = match hit {
         Some(bytecode) => read(ctx, &bytecode)?,
         None => {
             let compiled = compile(ctx, source)?;
             let bytecode = write(ctx, &compiled)?;
-            COMPILED.with(|c| c.borrow_mut().insert(key, bytecode));
+            cache().insert(key, bytecode);
             compiled
         }
     };
@@ -360,7 +367,7 @@ mod tests {
     fn the_cache_keeps_its_bounds_and_the_recent_entries() {
         let mut cache = Cache::default();
         for i in 0..(MAX_COMPILED + 10) {
-            cache.insert(key(&i.to_string()), Rc::from(vec![0u8; 100]));
+            cache.insert(key(&i.to_string()), Arc::from(vec![0u8; 100]));
             // Entry 0 stays in use.
             assert!(cache.get(&key("0")).is_some(), "after {i}");
         }
@@ -368,7 +375,7 @@ mod tests {
         assert_eq!(cache.bytes, MAX_COMPILED * 100);
         assert!(cache.get(&key("1")).is_none());
         assert!(cache.get(&key(&(MAX_COMPILED + 9).to_string())).is_some());
-        let big: Rc<[u8]> = Rc::from(vec![0u8; MAX_COMPILED_BYTES / 5]);
+        let big: Arc<[u8]> = Arc::from(vec![0u8; MAX_COMPILED_BYTES / 5]);
         for i in 0..6 {
             cache.insert(key(&format!("big{i}")), big.clone());
         }

@@ -2,8 +2,8 @@
 //! behind core's [`ClaimsHook`]. Every script run gets a QuickJS runtime and context of its
 //! own, made for that run and dropped after it: it starts from pristine built-ins and an empty
 //! global object, and nothing it does (globals, patched built-ins, queued jobs) reaches
-//! another script or a later run of itself. A worker thread keeps only compiled bytecode
-//! between runs (see `exec`). Each run has a memory limit and a time limit (an interrupt
+//! another script or a later run of itself. Only compiled bytecode is kept between runs (see
+//! `exec`). Each run has a memory limit and a time limit (an interrupt
 //! handler, and a deadline on the job queue), so a throwing, looping or memory-hungry script
 //! fails its own login and nothing else. Scripts see no host functions: inputs cross as JSON
 //! text, and the host reads what a script asked for from a record the wrapper fills (see
