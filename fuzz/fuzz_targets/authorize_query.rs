@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let mut params = legacy;
     w.resolve_client_id(&mut params);
     let result =
-        w.rt.block_on(authorize::validate(&w.store, &w.tenant, &params));
+        w.rt.block_on(authorize::validate(&w.store, None, &w.tenant, &params));
     if std::env::var_os("FUZZ_DEBUG").is_some() {
         eprintln!("{result:?}");
     }

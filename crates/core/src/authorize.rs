@@ -192,9 +192,12 @@ fn get<'a>(p: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     p.get(k).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-/// Validates the parameters, in the order that decides where an error may go.
+/// Validates the parameters, in the order that decides where an error may go. Applications and
+/// APIs are read through the node's configuration snapshot (`config`), as the token endpoint
+/// reads them, so that both see the same configuration.
 pub async fn validate(
     store: &dyn Store,
+    config: Option<&crate::config::ConfigCache>,
     tenant: &Tenant,
     p: &HashMap<String, String>,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
@@ -206,8 +209,7 @@ pub async fn validate(
             "Missing required parameter: client_id",
         ))
     })?;
-    let client = store
-        .client(&tenant.id, client_id)
+    let client = crate::config::client(store, config, &tenant.id, client_id)
         .await
         .map_err(|e| page(e.into()))?
         .ok_or_else(|| {
@@ -411,7 +413,7 @@ pub async fn validate(
 
     // 7. The audience: none or the userinfo audience means an opaque token; otherwise an API.
     let audience = get(p, "audience").or(tenant.default_audience.as_deref());
-    let api = crate::issue::api_for_audience(store, None, tenant, audience)
+    let api = crate::issue::api_for_audience(store, config, tenant, audience)
         .await
         .map_err(fail)?;
 

@@ -54,6 +54,13 @@ impl ConfigCache {
         self.clients.values().any(|c| c.allows_grant(g))
     }
 
+    /// Is `url` an allowed logout URL of some application?
+    pub fn any_logout_url(&self, url: &str) -> bool {
+        self.clients
+            .values()
+            .any(|c| c.allowed_logout_urls.iter().any(|u| u == url))
+    }
+
     pub fn len(&self) -> usize {
         self.clients.len() + self.apis.len() + self.grants.len()
     }
@@ -81,13 +88,24 @@ pub async fn api(
     }
 }
 
+/// The application with this client id: from the cache when there is one and it knows it, else
+/// from the store.
+pub async fn client(
+    store: &dyn Store,
+    config: Option<&ConfigCache>,
+    tenant: &str,
+    client_id: &str,
+) -> StoreResult<Option<Client>> {
+    match config.and_then(|c| c.clients.get(client_id)) {
+        Some(c) => Ok(Some(Client::clone(c))),
+        None => store.client(tenant, client_id).await,
+    }
+}
+
 /// Configuration lookups through the context's cache when it has one, else from the store.
 impl crate::grant::Ctx<'_> {
     pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        match self.config.and_then(|c| c.clients.get(client_id)) {
-            Some(c) => Ok(Some(Client::clone(c))),
-            None => self.store.client(&self.tenant.id, client_id).await,
-        }
+        client(self.store, self.config, &self.tenant.id, client_id).await
     }
 
     pub async fn api(&self, identifier: &str) -> StoreResult<Option<ResourceServer>> {

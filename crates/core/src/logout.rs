@@ -43,11 +43,16 @@ pub async fn v2(
     match client_id {
         Some(id) => allowed(&client(ctx, id).await?, url)?,
         None => {
-            let apps = ctx.store.clients(&ctx.tenant.id).await?;
-            if !apps
-                .iter()
-                .any(|c| c.allowed_logout_urls.iter().any(|u| u == url))
-            {
+            let known = match ctx.config {
+                Some(c) => c.any_logout_url(url),
+                None => ctx
+                    .store
+                    .clients(&ctx.tenant.id)
+                    .await?
+                    .iter()
+                    .any(|c| c.allowed_logout_urls.iter().any(|u| u == url)),
+            };
+            if !known {
                 return Err(OAuthError::invalid_request(
                     "The returnTo URL is not an allowed logout URL of any application; send \
                      client_id, and add the URL to that application's allowed logout URLs.",

@@ -62,7 +62,7 @@ impl W {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        validate(&self.store, &self.tenant, &p).await
+        validate(&self.store, None, &self.tenant, &p).await
     }
 }
 

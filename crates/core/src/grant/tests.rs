@@ -111,7 +111,7 @@ impl W {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let req = authorize::validate(&self.store, &self.tenant, &p)
+        let req = authorize::validate(&self.store, None, &self.tenant, &p)
             .await
             .unwrap();
         let (_, session) = login::create_session(

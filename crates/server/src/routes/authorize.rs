@@ -75,7 +75,7 @@ async fn run(
     let snap = st.snapshot();
     let mut ctx = st.ctx(&snap);
     ctx.request = crate::web::request_info(st, headers, peer, &params);
-    let req = match authorize::validate(ctx.store, ctx.tenant, &params).await {
+    let req = match authorize::validate(ctx.store, ctx.config, ctx.tenant, &params).await {
         Ok(r) => r,
         Err(e) => return refuse(st, &ctx, &e),
     };

@@ -77,7 +77,7 @@ async fn load(
         Err(e) => return Err(st.pages.error_page(&e.into())),
     };
     let client_id = tx.params.get("client_id").cloned().unwrap_or_default();
-    match st.store.client(&snap.tenant.id, &client_id).await {
+    match st.ctx(snap).client(&client_id).await {
         Ok(Some(c)) => Ok((tx, c)),
         Ok(None) => Err(st.pages.error_page(&OAuthError::invalid_request(
             "The application of this sign-in no longer exists.",
@@ -217,7 +217,7 @@ pub async fn submit(
             Err(e) => return st.pages.error_page(&e.into()),
         };
     // The request is checked again: the application may have changed meanwhile.
-    let granted = match authorize::validate(ctx.store, ctx.tenant, &tx.params).await {
+    let granted = match authorize::validate(ctx.store, ctx.config, ctx.tenant, &tx.params).await {
         Ok(req) => grant(&st, &ctx, &req, &SignedIn { user, session }).await,
         Err(e) => Err(e),
     };

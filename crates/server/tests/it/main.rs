@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod client_auth;
 mod cluster;
+mod config_source;
 mod crash;
 mod db;
 mod discovery;
