@@ -11,8 +11,10 @@
 //! the script defines on `Object.prototype` or `Array.prototype` applies to them.
 
 use std::{
+    cell::Cell,
     collections::HashMap,
     ffi::CString,
+    rc::Rc,
     sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant},
 };
@@ -318,22 +320,59 @@ impl Failure {
     }
 }
 
-/// Runs one wrapped script (see `wrap`): evaluates it in a fresh runtime and context, calls the
+/// A fresh QuickJS runtime and context for one script run, with its memory limit and an
+/// interrupt handler that reads the run's deadline. A worker makes the next one while it waits
+/// for work and drops a spent one after answering, so neither is on a login's path. Fields
+/// drop in order: the context before its runtime.
+pub struct Sandbox {
+    context: Context,
+    _runtime: Runtime,
+    deadline: Rc<Cell<Instant>>,
+}
+
+impl Sandbox {
+    pub fn new(memory_limit: usize) -> Result<Self, String> {
+        let runtime = Runtime::new().map_err(|e| e.to_string())?;
+        runtime.set_memory_limit(memory_limit);
+        runtime.set_max_stack_size(512 * 1024);
+        // Already past until a run sets its deadline: nothing runs in a sandbox before.
+        let deadline = Rc::new(Cell::new(Instant::now()));
+        let d = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > d.get())));
+        let context = Context::full(&runtime).map_err(|e| e.to_string())?;
+        Ok(Self {
+            context,
+            _runtime: runtime,
+            deadline,
+        })
+    }
+}
+
+/// Runs one wrapped script (see `wrap`) in a sandbox of its own: evaluates it, calls the
 /// wrapper with the user code, a record to fill and `args` (JSON texts, parsed by the host),
-/// settles the promise it returns, and reads the record.
+/// settles the promise it returns, and reads the record. The sandbox is spent afterwards.
+pub fn execute_in(
+    sandbox: &Sandbox,
+    source: &str,
+    args: [&str; 3],
+    limit: Duration,
+) -> Result<Vec<Op>, String> {
+    let deadline = Instant::now() + limit;
+    sandbox.deadline.set(deadline);
+    sandbox
+        .context
+        .with(|ctx| run(&ctx, source, args, deadline).map_err(|f| f.describe(&ctx, limit)))
+}
+
+/// [`execute_in`] a sandbox made for the call.
+#[cfg(test)]
 pub fn execute(
     source: &str,
     args: [&str; 3],
     memory_limit: usize,
     limit: Duration,
 ) -> Result<Vec<Op>, String> {
-    let deadline = Instant::now() + limit;
-    let runtime = Runtime::new().map_err(|e| e.to_string())?;
-    runtime.set_memory_limit(memory_limit);
-    runtime.set_max_stack_size(512 * 1024);
-    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > deadline)));
-    let context = Context::full(&runtime).map_err(|e| e.to_string())?;
-    context.with(|ctx| run(&ctx, source, args, deadline).map_err(|f| f.describe(&ctx, limit)))
+    execute_in(&Sandbox::new(memory_limit)?, source, args, limit)
 }
 
 fn run<'js>(

@@ -12,7 +12,7 @@
 mod exec;
 mod wrap;
 
-use std::{sync::Arc, time::Duration};
+use std::{sync::OnceLock, time::Duration};
 
 use async_trait::async_trait;
 use rquickjs::{CatchResultExt, CaughtError, Context, Runtime};
@@ -22,24 +22,70 @@ use tessera_core::{
     model::ScriptKind,
 };
 
-use exec::{Op, describe, execute};
+use exec::{Op, Sandbox, describe, execute_in};
 
 /// Default memory limit per script execution.
 pub const DEFAULT_MEMORY_LIMIT: usize = 32 * 1024 * 1024;
 
+/// Runs scripts on worker threads of its own (two per core, started at the first run). Each
+/// worker keeps one fresh [`Sandbox`] ready while it waits, and frees the spent ones after it
+/// has answered, so making and freeing a QuickJS runtime stays off a login's path.
 pub struct Engine {
     memory_limit: usize,
-    /// Scripts run on the blocking pool, at most this many at once.
-    slots: Arc<tokio::sync::Semaphore>,
+    jobs: OnceLock<flume::Sender<Job>>,
+}
+
+struct Job {
+    req: HookRequest,
+    reply: tokio::sync::oneshot::Sender<Result<HookOutcome, HookError>>,
 }
 
 impl Engine {
     pub fn new(memory_limit: usize) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             memory_limit,
-            slots: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+            jobs: OnceLock::new(),
         }
+    }
+
+    fn workers(&self) -> &flume::Sender<Job> {
+        self.jobs.get_or_init(|| {
+            let (tx, rx) = flume::unbounded::<Job>();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            for i in 0..cores * 2 {
+                let (rx, limit) = (rx.clone(), self.memory_limit);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("tessera-scripts-{i}"))
+                    .spawn(move || worker(&rx, limit));
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "could not start a script worker");
+                }
+            }
+            tx
+        })
+    }
+}
+
+/// A script worker: until the engine is dropped, takes one request at a time.
+fn worker(jobs: &flume::Receiver<Job>, memory_limit: usize) {
+    let mut spare: Option<Sandbox> = None;
+    loop {
+        if spare.is_none() {
+            spare = Sandbox::new(memory_limit)
+                .map_err(|e| tracing::warn!(error = %e, "could not prepare a script sandbox"))
+                .ok();
+        }
+        let Ok(job) = jobs.recv() else {
+            return;
+        };
+        let mut spent = Vec::new();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_with(job.req, memory_limit, &mut spare, &mut spent)
+        }))
+        .unwrap_or_else(|_| Err(HookError::Internal("the script worker panicked".into())));
+        let _ = job.reply.send(result);
+        // Freed after the answer is on its way.
+        drop(spent);
     }
 }
 
@@ -165,7 +211,20 @@ fn apply(
     Ok(())
 }
 
+/// Runs a request's scripts on this thread, each in a sandbox of its own.
+#[cfg(test)]
 fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, HookError> {
+    run_with(req, memory_limit, &mut None, &mut Vec::new())
+}
+
+/// Runs a request's scripts, each in a fresh sandbox: `spare` first if there is one, then new
+/// ones. The spent sandboxes go to `spent`, for the caller to free once it has answered.
+fn run_with(
+    req: HookRequest,
+    memory_limit: usize,
+    spare: &mut Option<Sandbox>,
+    spent: &mut Vec<Sandbox>,
+) -> Result<HookOutcome, HookError> {
     let mut out = HookOutcome::default();
     let mut rules = RuleClaims::default();
     let event_json = req.event.to_string();
@@ -176,24 +235,29 @@ fn run_blocking(req: HookRequest, memory_limit: usize) -> Result<HookOutcome, Ho
             message,
         };
         let secrets = Value::Object(script.secrets.clone()).to_string();
+        let sandbox = match spare.take() {
+            Some(s) => s,
+            None => Sandbox::new(memory_limit).map_err(HookError::Internal)?,
+        };
         let result = match script.kind {
             ScriptKind::Rule => {
                 let (user, context) = rule_inputs(&req.event, &rules.access, &rules.id);
                 let (user, context) = (user.to_string(), context.to_string());
-                execute(
+                execute_in(
+                    &sandbox,
                     &wrap::rule(&script.code),
                     [&user, &context, &secrets],
-                    memory_limit,
                     req.time_limit,
                 )
             }
-            ScriptKind::Action => execute(
+            ScriptKind::Action => execute_in(
+                &sandbox,
                 &wrap::action(&script.code),
                 [&event_json, &secrets, &export_json],
-                memory_limit,
                 req.time_limit,
             ),
         };
+        spent.push(sandbox);
         let ops = match result {
             Ok(ops) => ops,
             Err(msg)
@@ -269,15 +333,13 @@ impl ClaimsHook for Engine {
         if req.scripts.is_empty() {
             return Ok(HookOutcome::default());
         }
-        let _slot = self
-            .slots
-            .acquire()
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.workers()
+            .send(Job { req, reply })
+            .map_err(|_| HookError::Internal("the script workers are gone".into()))?;
+        answer
             .await
-            .map_err(|e| HookError::Internal(e.to_string()))?;
-        let limit = self.memory_limit;
-        tokio::task::spawn_blocking(move || run_blocking(req, limit))
-            .await
-            .map_err(|e| HookError::Internal(format!("script worker: {e}")))?
+            .map_err(|_| HookError::Internal("a script worker stopped".into()))?
     }
 
     fn check(&self, kind: ScriptKind, code: &str) -> Result<(), String> {
