@@ -41,6 +41,8 @@ def pct(samples, p):
     return s[min(len(s) - 1, int(len(s) * p))] * 1000
 
 try:
+    # The CLI works on an existing installation: make it first.
+    subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
     spa = cli("apps", "create", "--name", "bench", "--type", "spa", "--callbacks", CB)["client_id"]
     cli("apis", "create", "--name", "API", "--identifier", API)
     cli("users", "create", "--email", "ann@example.com", "--password", "correct horse battery", "--app-metadata", '{"plan":"gold"}')

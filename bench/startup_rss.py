@@ -37,6 +37,10 @@ def start():
                 sys.exit("the server exited during start-up")
             time.sleep(0.001)
 
+# The CLI works on an existing installation: make it first.
+
+subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
+
 cli("apis", "create", "--name", "A", "--identifier", "urn:api", "--scopes", "read:x")
 app = cli("apps", "create", "--name", "svc", "--type", "m2m")
 cli("apps", "grant", app["client_id"], "--audience", "urn:api", "--scopes", "read:x")

@@ -213,6 +213,17 @@ pub async fn set_default_audience(
         } else {
             validate::identifier(audience)
                 .map_err(|e| invalid(format!("--default-audience: {e}")))?;
+            if store
+                .resource_server_by_identifier(tenant_id, audience)
+                .await?
+                .is_none()
+            {
+                return Err(invalid(format!(
+                    "--default-audience: no API has the identifier {audience}, so every request \
+                     without an audience would fail; create it first with `tessera apis create \
+                     --identifier {audience} …`"
+                )));
+            }
             t.default_audience = Some(audience.to_owned());
         }
         store.update_tenant(&t).await?;
@@ -610,6 +621,10 @@ pub struct AppSpec {
     pub allow_pkce_plain: Option<bool>,
     pub disabled: Option<bool>,
     pub strict_auth_method: Option<bool>,
+    /// Added to the callbacks (after `callbacks`, which replaces them).
+    pub add_callbacks: Vec<String>,
+    /// Added to the allowed logout URLs (after `logout_urls`, which replaces them).
+    pub add_logout_urls: Vec<String>,
 }
 
 fn clean_list(list: &[String]) -> Vec<String> {
@@ -637,6 +652,26 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
             .try_for_each(|u| validate::redirect_url(u))
             .map_err(|e| invalid(format!("--logout-urls: {e}")))?;
         c.allowed_logout_urls = l;
+    }
+    for (added, list, flag) in [
+        (&spec.add_callbacks, &mut c.callbacks, "--add-callback"),
+        (
+            &spec.add_logout_urls,
+            &mut c.allowed_logout_urls,
+            "--add-logout-url",
+        ),
+    ] {
+        for u in clean_list(added) {
+            let checked = if flag == "--add-callback" {
+                validate::callback_url(&u)
+            } else {
+                validate::redirect_url(&u)
+            };
+            checked.map_err(|e| invalid(format!("{flag}: {e}")))?;
+            if !list.contains(&u) {
+                list.push(u);
+            }
+        }
     }
     if let Some(l) = &spec.web_origins {
         let l = clean_list(l);
@@ -799,6 +834,26 @@ pub async fn rotate_app_secret(
         Ok((c, s))
     })
     .await
+}
+
+/// A warning for a client grant that cannot be used: only the client-credentials flow reads
+/// client grants.
+pub fn grant_warning(client: &Client) -> Option<String> {
+    (!client.allows_grant(GrantType::ClientCredentials)).then(|| {
+        format!(
+            "warning: application {} cannot use client credentials (its grant types are {}), so \
+             this grant has no effect until it can: `tessera apps update {} --grant-types \
+             ...,client_credentials` (public applications never can)",
+            client.client_id,
+            client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            client.client_id
+        )
+    })
 }
 
 /// Grants an application an API with scopes (replacing the scopes of an existing grant). Every

@@ -55,6 +55,10 @@ pub struct UserGrant {
     pub access_claims: Map<String, Value>,
     #[serde(default)]
     pub id_claims: Map<String, Value>,
+    /// Why `offline_access` was asked for and not granted (no refresh token), for the token
+    /// response's `Tessera-Refresh-Token` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_refused: Option<String>,
 }
 
 impl UserGrant {
@@ -88,7 +92,39 @@ pub fn granted_scopes(
 /// Refresh tokens need the app's `refresh_token` grant type and an API that allows offline
 /// access (the `/userinfo` audience always does).
 pub fn refresh_allowed(client: &Client, api: Option<&ResourceServer>) -> bool {
-    client.allows_grant(GrantType::RefreshToken) && api.is_none_or(|a| a.allow_offline_access)
+    refresh_refusal(client, api).is_none()
+}
+
+/// Why this client gets no refresh token for this API, if it does not, with what to change.
+pub fn refresh_refusal(client: &Client, api: Option<&ResourceServer>) -> Option<String> {
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Some(format!(
+            "offline_access not granted: the application does not have the refresh_token grant type (tessera apps update {} --grant-types ...,refresh_token)",
+            client.client_id
+        ));
+    }
+    match api {
+        Some(a) if !a.allow_offline_access => Some(format!(
+            "offline_access not granted: the API {} does not allow offline access (tessera apis update {} --offline-access)",
+            a.identifier, a.identifier
+        )),
+        _ => None,
+    }
+}
+
+/// The note for a request that asked for `offline_access` and will get no refresh token: said
+/// in the log now, and in the token response's `Tessera-Refresh-Token` header later.
+pub fn offline_access_note(
+    requested: &[String],
+    client: &Client,
+    api: Option<&ResourceServer>,
+) -> Option<String> {
+    if !requested.iter().any(|s| s == "offline_access") {
+        return None;
+    }
+    let why = refresh_refusal(client, api)?;
+    tracing::info!(client_id = %client.client_id, "{why}");
+    Some(why)
 }
 
 /// An access token, with what the response says about it.

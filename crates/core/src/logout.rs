@@ -24,7 +24,7 @@ fn allowed(client: &Client, url: &str) -> Result<(), OAuthError> {
     } else {
         Err(OAuthError::invalid_request(format!(
             "The logout URL is not one of the application's allowed logout URLs. Add it with \
-             `tessera apps update {} --logout-urls {url}`.",
+             `tessera apps update {} --add-logout-url {url}`.",
             client.client_id
         )))
     }

@@ -64,10 +64,23 @@ pub fn redirect_url(s: &str) -> Result<(), String> {
 
 /// A callback URL (where codes and tokens are sent): a [`redirect_url`], and plain `http` only
 /// to this machine (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing crosses a network
-/// (RFC 9700 §2.1, RFC 8252 §8.3). Native apps' custom schemes are fine.
+/// (RFC 9700 §2.1, RFC 8252 §8.3). Native apps' private-use schemes are fine when they are
+/// reverse domain names (`com.example.app:/callback`, RFC 8252 §7.1); anything else before the
+/// first `:` is most likely a forgotten `http://` (`localhost:8080/callback`).
 pub fn callback_url(s: &str) -> Result<(), String> {
     redirect_url(s)?;
     let url = Url::parse(s).map_err(|e| format!("invalid URL '{s}': {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") && !url.scheme().contains('.') {
+        let hint = if s.contains("://") {
+            String::new()
+        } else {
+            format!(" (did you mean http://{s}?)")
+        };
+        return Err(format!(
+            "invalid URL '{s}': a callback needs http:// or https://, or a native app's \
+             reverse-domain scheme such as com.example.app:/callback{hint}"
+        ));
+    }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -130,6 +143,20 @@ pub fn email(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_callback_without_a_scheme_is_refused_with_a_hint() {
+        let e = callback_url("localhost:8080/callback").unwrap_err();
+        assert!(
+            e.contains("did you mean http://localhost:8080/callback"),
+            "{e}"
+        );
+        assert!(callback_url("myapp://callback").is_err());
+        assert!(callback_url("com.example.app:/callback").is_ok());
+        assert!(callback_url("com.example.app://callback").is_ok());
+        assert!(callback_url("http://localhost:8080/callback").is_ok());
+        assert!(callback_url("https://app.example.com/cb").is_ok());
+    }
 
     #[test]
     fn identifiers() {

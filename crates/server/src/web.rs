@@ -504,6 +504,17 @@ mod tests {
     }
 
     #[test]
+    fn the_login_page_docs_list_every_template_that_ships() {
+        let docs = include_str!("../../../docs/login-page.md");
+        for (name, _) in EMBEDDED {
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/login-page.md misses {name}"
+            );
+        }
+    }
+
+    #[test]
     fn cookies_are_found_among_others() {
         let mut h = HeaderMap::new();
         h.insert(

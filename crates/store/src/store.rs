@@ -410,6 +410,17 @@ impl SqlStore {
 /// holds password hashes and personal data. SQLite gives the `-wal` and `-shm` files it
 /// creates beside it the same mode, whatever the umask.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    // A new installation's folder (`db copy --to sqlite://new-dir/tessera.db`): made, private.
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)?;
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -83,6 +83,7 @@ pub async fn respond(
         sid: Some(who.session.sid.clone()),
         access_claims: Default::default(),
         id_claims: Default::default(),
+        refresh_refused: issue::offline_access_note(&req.scopes, &req.client, req.api.as_ref()),
     };
     // Rules and post-login Actions: custom claims, scope changes, metadata, or a denial.
     let protocol = match (rt.code, rt.front_channel_tokens()) {

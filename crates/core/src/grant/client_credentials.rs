@@ -100,6 +100,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         token_type: "Bearer",
         format: TokenFormat::jwt_for(&api),
         grant_type: "client_credentials",
+        refresh_refused: None,
     })
 }
 

@@ -91,6 +91,10 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     #[serde(skip)]
     pub format: TokenFormat,
+    /// Why no refresh token came although `offline_access` was asked for: the
+    /// `Tessera-Refresh-Token` header.
+    #[serde(skip)]
+    pub refresh_refused: Option<String>,
     #[serde(skip)]
     pub grant_type: &'static str,
 }

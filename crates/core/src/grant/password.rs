@@ -91,6 +91,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         sid: None,
         access_claims: Default::default(),
         id_claims: Default::default(),
+        refresh_refused: issue::offline_access_note(&requested, &client, api.as_ref()),
     };
     crate::scripts::apply_post_login(
         ctx,

@@ -70,6 +70,7 @@ pub async fn user_token_response(
         token_type: "Bearer",
         format: at.format,
         grant_type,
+        refresh_refused: grant.refresh_refused.clone(),
     })
 }
 

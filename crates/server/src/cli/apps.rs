@@ -56,12 +56,18 @@ pub struct AppArgs {
     /// spa, native, regular or m2m
     #[arg(long = "type")]
     app_type: Option<String>,
-    /// Allowed callback URLs, comma-separated
+    /// Allowed callback URLs, comma-separated (replaces the list; see --add-callback)
     #[arg(long, value_delimiter = ',')]
     callbacks: Option<Vec<String>>,
-    /// Allowed logout URLs, comma-separated
+    /// Add one allowed callback URL, keeping the others (repeatable)
+    #[arg(long = "add-callback")]
+    add_callbacks: Vec<String>,
+    /// Allowed logout URLs, comma-separated (replaces the list; see --add-logout-url)
     #[arg(long, value_delimiter = ',')]
     logout_urls: Option<Vec<String>>,
+    /// Add one allowed logout URL, keeping the others (repeatable)
+    #[arg(long = "add-logout-url")]
+    add_logout_urls: Vec<String>,
     /// Allowed web origins, comma-separated
     #[arg(long, value_delimiter = ',')]
     web_origins: Option<Vec<String>>,
@@ -101,6 +107,8 @@ impl AppArgs {
             allow_pkce_plain: self.allow_pkce_plain,
             disabled: self.disabled,
             strict_auth_method: self.strict_auth_method,
+            add_callbacks: self.add_callbacks.clone(),
+            add_logout_urls: self.add_logout_urls.clone(),
         }
     }
 }
@@ -161,6 +169,9 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
         } => {
             let g = admin::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes))
                 .await?;
+            if let Some(w) = admin::grant_warning(&admin::find_app(store, t, &client_id).await?) {
+                eprintln!("{w}");
+            }
             out.object(&g.management_json());
         }
         AppsCmd::Grants { client_id } => {

@@ -58,6 +58,18 @@ pub async fn migrate(settings: &Settings) -> CliResult {
     } else {
         println!("{url}: migrated from schema version {} to {}", m.from, m.to);
     }
+    // On the embedded default (no --database-url), `migrate` also makes the installation (the default tenant, its
+    // signing key and the master key file), as `serve` would, so the CLI can be used at once.
+    if settings.database_url.is_none() {
+        let install = crate::boot::open(settings, false)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        println!(
+            "installation ready: tenant {}, issuer {}",
+            install.tenant.id, install.tenant.issuer
+        );
+        install.sql.close().await;
+    }
     Ok(())
 }
 

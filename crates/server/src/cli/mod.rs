@@ -186,6 +186,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Db { cmd } => return db::run(&settings, cmd).await,
         _ => {}
     }
+    refuse_missing_installation(&settings)?;
     let install = boot::open(&settings, false)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
@@ -202,6 +203,20 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Tenant { cmd } => tenant::run(&install, &out, cmd).await,
         Command::BenchLimits { seconds } => limits::run(&install, &out, seconds).await,
     }
+}
+
+/// Every command but `serve` and `migrate` works on an existing installation: run from the
+/// wrong folder, it must not make a new, empty one and answer "(none)".
+fn refuse_missing_installation(settings: &Settings) -> CliResult {
+    if let Ok(tessera_store::DatabaseUrl::Sqlite(file)) = settings.database()
+        && !file.exists()
+    {
+        return Err(CliError::usage(format!(
+            "no installation in {}: pass --data-dir or set TESSERA_DATA_DIR to the folder `tessera serve` uses (`tessera serve` or `tessera migrate` creates one)",
+            settings.data_dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Splits `a,b,c` (and repeated flags) into a list.

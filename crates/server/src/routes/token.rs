@@ -41,6 +41,11 @@ pub async fn token(
             if let Ok(v) = HeaderValue::from_str(&format) {
                 h.insert("tessera-token-format", v);
             }
+            if let Some(why) = &t.refresh_refused
+                && let Ok(v) = HeaderValue::from_str(&format!("none; {why}"))
+            {
+                h.insert("tessera-refresh-token", v);
+            }
             resp
         }
         Err(e) => json_error(&e),

@@ -445,6 +445,20 @@ async fn the_master_key_may_be_hex_or_base64() {
     // What `openssl rand -hex 32` prints makes the installation...
     let bytes: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37)).collect();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("migrate")
+        .env("TESSERA_MASTER_KEY", &hex)
+        .env("TESSERA_LOG", "error")
+        .env_remove("TESSERA_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     let out = run(&hex);
     assert!(
         out.status.success(),
@@ -466,5 +480,160 @@ async fn the_master_key_may_be_hex_or_base64() {
     assert!(
         stderr.contains("hexadecimal") && stderr.contains("base64"),
         "{stderr}"
+    );
+}
+
+/// Runs the CLI with the given data folder; (exit code, stdout, stderr).
+fn cli_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("TESSERA_LOG", "error")
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_MASTER_KEY")
+        .env_remove("TESSERA_DATA_DIR")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_command_run_away_from_its_installation_refuses_instead_of_making_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("tessera-data");
+    for args in [
+        &["apps", "list"][..],
+        &["users", "list"],
+        &["tenant", "show"],
+    ] {
+        let (code, _, stderr) = cli_in(&elsewhere, args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no installation in") && stderr.contains("--data-dir"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+    assert!(!elsewhere.exists(), "nothing was created");
+    // `migrate` makes the installation; then the same command works.
+    let (code, stdout, stderr) = cli_in(&elsewhere, &["migrate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("installation ready"), "{stdout}");
+    let (code, _, stderr) = cli_in(&elsewhere, &["apps", "list"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_cli_refuses_or_warns_about_likely_mistakes() {
+    let app = spawn_app().await;
+    let dir = app.dir.path();
+    // A callback without its scheme: refused, with the likely fix.
+    let (code, _, stderr) = cli_in(
+        dir,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "spa",
+            "--callbacks",
+            "localhost:8080/callback",
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("did you mean http://localhost:8080/callback"),
+        "{stderr}"
+    );
+
+    // A default audience that names no API: refused (every request without an audience
+    // would fail); once the API exists, accepted.
+    let (code, _, stderr) = cli_in(
+        dir,
+        &[
+            "tenant",
+            "update",
+            "--default-audience",
+            "https://nope.example",
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no API has the identifier"), "{stderr}");
+    app.api("https://api.example.com", &[]);
+    let t = app.cli_json(&[
+        "tenant",
+        "update",
+        "--default-audience",
+        "https://api.example.com",
+    ]);
+    assert_eq!(t["default_audience"], "https://api.example.com");
+
+    // A client grant for an app that cannot use client credentials: made, with a warning.
+    let (web, _) = app.web_app(&["--grant-types", "authorization_code"]);
+    let (code, _, stderr) = cli_in(
+        dir,
+        &[
+            "apps",
+            "grant",
+            &web,
+            "--audience",
+            "https://api.example.com",
+            "--scopes",
+            "read:x",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("cannot use client credentials"), "{stderr}");
+    let m2m = app.cli_json(&["apps", "create", "--name", "svc", "--type", "m2m"]);
+    let m2m = m2m["client_id"].as_str().unwrap();
+    let (_, _, stderr) = cli_in(
+        dir,
+        &[
+            "apps",
+            "grant",
+            m2m,
+            "--audience",
+            "https://api.example.com",
+            "--scopes",
+            "read:x",
+        ],
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    // --add-logout-url and --add-callback keep what is there; --logout-urls replaces it.
+    let spa = app.spa(&["--logout-urls", "https://app.example.com/bye"]);
+    let shown = app.cli_json(&[
+        "apps",
+        "update",
+        &spa,
+        "--add-logout-url",
+        "https://app.example.com/see-you",
+        "--add-callback",
+        "https://app.example.com/other",
+    ]);
+    assert_eq!(
+        shown["allowed_logout_urls"],
+        serde_json::json!([
+            "https://app.example.com/bye",
+            "https://app.example.com/see-you"
+        ])
+    );
+    assert_eq!(shown["callbacks"].as_array().unwrap().len(), 2, "{shown}");
+    let shown = app.cli_json(&[
+        "apps",
+        "update",
+        &spa,
+        "--logout-urls",
+        "https://app.example.com/only",
+    ]);
+    assert_eq!(
+        shown["allowed_logout_urls"],
+        serde_json::json!(["https://app.example.com/only"])
     );
 }

@@ -19,6 +19,7 @@ async fn authorize_and_the_token_endpoint_see_one_configuration() {
         cli_env: Vec::new(),
     };
     // Configuration made before the node starts is in its first snapshot.
+    assert!(app.cli(&["migrate"]).status.success());
     app.api(API, &["--scopes", "read:x"]);
     let spa = app.spa(&[]);
     let (m2m, secret) = app.granted_m2m(API, "read:x");

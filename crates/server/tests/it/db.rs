@@ -154,7 +154,7 @@ async fn db_copy_moves_an_installation_between_sqlite_files() {
     let node = first.start_node("first").await;
     let mut issued = issue(&node, apps).await;
     drop(node);
-    let second = Installation::sqlite().sharing_key_with(&first);
+    let second = Installation::empty_sqlite().sharing_key_with(&first);
     let report = copy(&first, &second);
     assert!(report.contains("signing_keys: 1"), "{report}");
     assert!(report.contains("users: 1"), "{report}");
@@ -177,7 +177,7 @@ async fn db_copy_moves_an_installation_to_postgres_and_back() {
     check_issued(&node, &mut issued).await;
     drop(node);
 
-    let back = Installation::sqlite().sharing_key_with(&lite);
+    let back = Installation::empty_sqlite().sharing_key_with(&lite);
     copy(&pg, &back);
     let node = back.start_node("back").await;
     check_issued(&node, &mut issued).await;
@@ -257,6 +257,19 @@ async fn db_check_migrate_and_copy_explain_mistakes() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
     assert_eq!(op.cli_json(&["users", "list"]).as_array().unwrap().len(), 1);
+
+    // A copy into a folder that does not exist yet makes the folder (private).
+    let fresh = op.dir.path().join("new-dir").join("tessera.db");
+    let to = format!("sqlite://{}", fresh.display());
+    let (code, _, stderr) = run(&["db", "copy", "--to", to.as_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fresh.exists());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(fresh.parent().unwrap())
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
 }
 
 #[tokio::test]

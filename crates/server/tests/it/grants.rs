@@ -387,13 +387,27 @@ async fn refresh_tokens_need_an_api_that_allows_offline_access() {
     let mut extra = PKCE.to_vec();
     extra.extend([("scope", "openid offline_access"), ("audience", API)]);
     let code = code_for(&app, &b, &spa, &extra).await;
-    let t: Value = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)]).await;
+    // The response says why: offline_access is not dropped silently.
+    let why = r.headers()["tessera-refresh-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        why.starts_with("none; ") && why.contains(API) && why.contains("--offline-access"),
+        "{why}"
+    );
+    let t: Value = r.json().await.unwrap();
     assert!(t.get("refresh_token").is_none(), "{t}");
     assert_eq!(t["scope"], "openid");
+    // Once the API allows it, a refresh token, and no such header.
+    app.cli_json(&["apis", "update", API, "--offline-access"]);
+    app.config_settled().await;
+    let code = code_for(&app, &b, &spa, &extra).await;
+    let r = redeem(&app, &spa, &code, &[("code_verifier", VERIFIER)]).await;
+    assert!(r.headers().get("tessera-refresh-token").is_none());
+    let t: Value = r.json().await.unwrap();
+    assert!(t["refresh_token"].is_string(), "{t}");
 }
 
 #[tokio::test]

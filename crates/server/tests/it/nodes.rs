@@ -41,8 +41,21 @@ impl Installation {
         Self::new(Some(url), Some(scratch))
     }
 
-    /// An installation on SQLite in the operator's data folder.
+    /// An installation on SQLite in the operator's data folder, made at once (`tessera
+    /// migrate`), so the operator's CLI works before any node starts.
     pub fn sqlite() -> Self {
+        let inst = Self::new(None, None);
+        let out = inst.operator.cli(&["migrate"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        inst
+    }
+
+    /// A SQLite data folder with no installation yet (the target of a `db copy`).
+    pub fn empty_sqlite() -> Self {
         Self::new(None, None)
     }
 
