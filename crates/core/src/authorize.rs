@@ -213,9 +213,9 @@ pub async fn validate(
         .await
         .map_err(|e| page(e.into()))?
         .ok_or_else(|| {
-            page(OAuthError::invalid_request(
-                "Unknown client: no application has this client_id.",
-            ))
+            page(OAuthError::invalid_request(format!(
+                "Unknown client: no application has the client_id '{client_id}'."
+            )))
         })?;
     if client.disabled {
         return Err(page(OAuthError::new(
@@ -225,10 +225,13 @@ pub async fn validate(
     }
     let redirect_uri = match get(p, "redirect_uri") {
         Some(r) if client_redirect_allowed(&client, r) => r.to_owned(),
-        Some(_) => {
-            return Err(page(OAuthError::invalid_request(
-                "The redirect_uri is not one of the application's allowed callback URLs (they must match exactly; only a native app's loopback IP callback may use another port).",
-            )));
+        Some(r) => {
+            return Err(page(OAuthError::invalid_request(format!(
+                "The redirect_uri '{r}' is not one of the allowed callback URLs of the application \
+                 {} (they must match exactly; only a native app's loopback IP callback may use \
+                 another port).",
+                client.client_id
+            ))));
         }
         None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
         None => {

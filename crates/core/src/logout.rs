@@ -23,9 +23,9 @@ fn allowed(client: &Client, url: &str) -> Result<(), OAuthError> {
         Ok(())
     } else {
         Err(OAuthError::invalid_request(format!(
-            "The logout URL is not one of the application's allowed logout URLs. Add it with \
-             `tessera apps update {} --add-logout-url {url}`.",
-            client.client_id
+            "The logout URL '{url}' is not one of the allowed logout URLs of the application {}. \
+             Add it with `tessera apps update {} --add-logout-url {url}`.",
+            client.client_id, client.client_id
         )))
     }
 }
@@ -53,10 +53,10 @@ pub async fn v2(
                     .any(|c| c.allowed_logout_urls.iter().any(|u| u == url)),
             };
             if !known {
-                return Err(OAuthError::invalid_request(
-                    "The returnTo URL is not an allowed logout URL of any application; send \
-                     client_id, and add the URL to that application's allowed logout URLs.",
-                ));
+                return Err(OAuthError::invalid_request(format!(
+                    "The returnTo URL '{url}' is not an allowed logout URL of any application; \
+                     send client_id, and add the URL to that application's allowed logout URLs."
+                )));
             }
         }
     }

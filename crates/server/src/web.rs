@@ -36,6 +36,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         "logout_confirm.html",
         include_str!("../templates/logout_confirm.html"),
     ),
+    ("home.html", include_str!("../templates/home.html")),
 ];
 
 /// The templates of one tenant: its override folder first, then the embedded defaults.
@@ -104,17 +105,19 @@ impl Pages {
 
     /// The error page for a request that cannot be sent back to the application.
     pub fn error_page(&self, e: &OAuthError) -> Response {
+        self.error_page_titled(e, "This sign-in request is not valid")
+    }
+
+    /// [`Pages::error_page`] with another heading (a sign-out request, say).
+    pub fn error_page_titled(&self, e: &OAuthError, heading: &str) -> Response {
         tracing::info!(error = e.code.as_str(), description = %e.description, cause = ?e.cause, "authorization refused with an error page");
         use tessera_core::ErrorCode;
         let (status, title) = match e.code {
-            ErrorCode::ServerError => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This sign-in request is not valid",
-            ),
+            ErrorCode::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, heading),
             ErrorCode::TooManyRequests | ErrorCode::TooManyAttempts => {
                 (StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts")
             }
-            _ => (StatusCode::BAD_REQUEST, "This sign-in request is not valid"),
+            _ => (StatusCode::BAD_REQUEST, heading),
         };
         let mut r = self.page(
             status,

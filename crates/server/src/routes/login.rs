@@ -40,6 +40,8 @@ fn expired(st: &AppState) -> Response {
     )
 }
 
+const ENTER_EMAIL: &str = "Enter your email address.";
+
 fn form(
     st: &AppState,
     status: StatusCode,
@@ -49,6 +51,13 @@ fn form(
     username: &str,
     error: Option<&str>,
 ) -> Response {
+    // The field to type in next: the email while there is none (or it is what is wrong), else
+    // the password (after a wrong password, or with `login_hint`).
+    let focus = if username.is_empty() || error == Some(ENTER_EMAIL) {
+        "username"
+    } else {
+        "password"
+    };
     st.pages.form_page(
         status,
         "login.html",
@@ -59,6 +68,7 @@ fn form(
             csrf => tx.csrf,
             username => username,
             error => error,
+            focus => focus,
         },
         &app.callbacks,
     )
@@ -133,6 +143,25 @@ pub async fn submit(
     let mut ctx = st.ctx(&snap);
     ctx.request = crate::web::request_info(&st, &headers, peer, &tx.params);
     let username = field("username").trim();
+    // An empty field says what is missing; it is no failed sign-in (nothing to count or hash).
+    let missing = if username.is_empty() {
+        Some(ENTER_EMAIL)
+    } else if field("password").is_empty() {
+        Some("Enter your password.")
+    } else {
+        None
+    };
+    if let Some(msg) = missing {
+        return form(
+            &st,
+            StatusCode::BAD_REQUEST,
+            &app,
+            handle,
+            &tx,
+            username,
+            Some(msg),
+        );
+    }
     let now = ctx.clock.now();
     let checked = match login::check_password(
         ctx.store,

@@ -168,7 +168,9 @@ async fn finish(
         Ok(_) => st
             .pages
             .page(StatusCode::OK, "logged_out.html", context! {}),
-        Err(e) => st.pages.error_page(&e),
+        Err(e) => st
+            .pages
+            .error_page_titled(&e, "This sign-out request is not valid"),
     };
     tracing::info!("session ended by logout");
     r.headers_mut().append(

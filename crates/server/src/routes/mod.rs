@@ -44,6 +44,7 @@ pub fn router(state: AppState, metrics_apart: bool) -> Router {
             "/oidc/logout",
             get(logout::oidc_get).post(logout::oidc_post),
         )
+        .route("/", get(ops::home))
         .route("/healthz", get(ops::healthz));
     if !metrics_apart {
         r = r.route("/metrics", get(ops::metrics));

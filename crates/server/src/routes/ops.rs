@@ -1,4 +1,4 @@
-//! Operations: `GET /healthz` (the database answers; the `Tessera-Config` header says whether
+//! Operations: `GET /` (a page naming the tenant, its discovery document and keys), `GET /healthz` (the database answers; the `Tessera-Config` header says whether
 //! this node serves the latest configuration), `GET /metrics` (Prometheus text) and the
 //! middleware that counts requests by route and status.
 
@@ -12,6 +12,22 @@ use axum::{
 };
 
 use crate::state::AppState;
+
+/// `GET /`: what this server is, for whoever opens its address in a browser.
+pub async fn home(State(st): State<AppState>) -> Response {
+    let snap = st.snapshot();
+    let t = &snap.tenant;
+    st.pages.page(
+        StatusCode::OK,
+        "home.html",
+        minijinja::context! {
+            tenant => t.id,
+            issuer => t.issuer,
+            discovery => t.endpoint(".well-known/openid-configuration"),
+            jwks => t.endpoint(".well-known/jwks.json"),
+        },
+    )
+}
 
 pub async fn healthz(State(st): State<AppState>) -> Response {
     let snap = st.snapshot();

@@ -17,6 +17,7 @@ mod hardening;
 mod login;
 mod nodes;
 mod oidc_client;
+mod pages;
 mod password_realm;
 mod python_clients;
 mod rbac;
