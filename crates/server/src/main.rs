@@ -1,7 +1,7 @@
 //! The `tessera` binary: parse the command line, set up logs, run, exit with the right code.
 
-use clap::Parser;
-use tessera::cli::{Cli, Command, run};
+use clap::FromArgMatches;
+use tessera::cli::{Cli, Command, help, run};
 
 /// glibc raises its mmap threshold after a large block is freed, so 19 MiB argon2id blocks would
 /// then come from per-thread heap arenas and stay resident: `python3 bench/login_flow.py` saw
@@ -17,7 +17,10 @@ fn keep_large_allocations_on_mmap() {
 
 fn main() {
     keep_large_allocations_on_mmap();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&help::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let default_log = if matches!(cli.command, Command::Serve { .. }) {
         "info"
     } else {

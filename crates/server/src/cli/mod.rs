@@ -5,6 +5,7 @@
 mod apis;
 mod apps;
 mod db;
+pub mod help;
 mod keys;
 mod limits;
 mod output;
@@ -31,16 +32,16 @@ use crate::{
 )]
 pub struct Cli {
     /// Data folder (SQLite database and master key) [env: TESSERA_DATA_DIR] [default: ./tessera-data]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub data_dir: Option<PathBuf>,
     /// Database: postgres://USER@HOST:PORT/DB or sqlite://PATH [env: TESSERA_DATABASE_URL] [default: SQLite in the data folder]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub database_url: Option<String>,
     /// Settings file (TOML) [env: TESSERA_CONFIG]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub config: Option<PathBuf>,
     /// Print objects as JSON, shaped like the Auth0 Management API's
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -59,6 +60,9 @@ pub enum Command {
         /// Serve /metrics on this address only, not on --listen, e.g. 127.0.0.1:9100 [env: TESSERA_METRICS_LISTEN]
         #[arg(long)]
         metrics_listen: Option<SocketAddr>,
+        /// The server prints no objects: --json does nothing here (hidden)
+        #[arg(long, hide = true)]
+        json: bool,
     },
     /// Manage APIs (resource servers): the audiences of JWT access tokens
     Apis {
@@ -171,6 +175,7 @@ pub async fn run(cli: Cli) -> CliResult {
         listen,
         issuer,
         metrics_listen,
+        ..
     } = &cli.command
     {
         flags.listen = *listen;
@@ -227,4 +232,72 @@ pub fn split_list(values: &[String]) -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::help::command;
+
+    /// Every leaf command's path (`apps create`) with the command.
+    fn leaves(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        let mut subs = cmd.get_subcommands().peekable();
+        if subs.peek().is_none() {
+            out.push((path.trim().to_owned(), cmd.clone()));
+        }
+        for sc in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            leaves(sc, &format!("{path} {}", sc.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_argument_explains_itself_with_an_example() {
+        let mut cmd = command();
+        cmd.build();
+        let mut all = Vec::new();
+        leaves(&cmd, "", &mut all);
+        let mut missing = Vec::new();
+        for (path, c) in &all {
+            if c.get_about().is_none() {
+                missing.push(format!("{path}: no description"));
+            }
+            let example = c
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if !example.contains("Example:") || !example.contains(&format!("tessera {path}")) {
+                missing.push(format!("{path}: no example"));
+            }
+            for a in c.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path}: argument {id} has no description"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn global_options_are_listed_apart_and_serve_offers_no_json() {
+        let mut cmd = command();
+        cmd.build();
+        let apps_list = cmd
+            .find_subcommand("apps")
+            .and_then(|a| a.find_subcommand("list"))
+            .unwrap();
+        for global in ["data_dir", "database_url", "config", "json"] {
+            let a = apps_list
+                .get_arguments()
+                .find(|a| a.get_id() == global)
+                .unwrap();
+            assert_eq!(a.get_help_heading(), Some("Global options"), "{global}");
+        }
+        let mut serve = cmd.find_subcommand("serve").unwrap().clone();
+        let help = serve.render_help().to_string();
+        assert!(!help.contains("--json"), "{help}");
+        assert!(help.contains("--data-dir"), "{help}");
+    }
 }

@@ -2,6 +2,7 @@
 //! attack protection).
 
 use clap::{Args, Subcommand};
+use serde_json::Value;
 use tessera_core::admin;
 
 use super::{CliResult, output::Out};
@@ -66,7 +67,7 @@ pub struct UpdateArgs {
 
 pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
     match cmd {
-        TenantCmd::Show => out.object(&i.tenant.management_json()),
+        TenantCmd::Show => out.object(&shown(out, i.tenant.management_json())),
         TenantCmd::Update(args) => {
             let UpdateArgs {
                 default_audience,
@@ -109,8 +110,43 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
             if let Some(a) = default_audience {
                 t = admin::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
             }
-            out.object(&t.management_json());
+            out.object(&shown(out, t.management_json()));
         }
     }
     Ok(())
+}
+
+/// "36000 s (10 h)": a duration with its unit, and in a larger one when it divides evenly.
+fn duration(n: i64, unit_secs: i64, unit: &str) -> String {
+    let secs = n * unit_secs;
+    let larger = [(86_400, "days"), (3_600, "h"), (60, "min")]
+        .into_iter()
+        .find(|(u, _)| *u > unit_secs && secs >= *u && secs % u == 0);
+    match larger {
+        Some((u, name)) => format!("{n} {unit} ({} {name})", secs / u),
+        None => format!("{n} {unit}"),
+    }
+}
+
+/// The tenant as the text output shows it: lifetimes with their units (the JSON output keeps
+/// Auth0's numbers: session lifetimes in hours, token lifetimes in seconds).
+fn shown(out: &Out, mut v: Value) -> Value {
+    if out.json {
+        return v;
+    }
+    let with_unit = |v: &mut Value, key: &str, unit_secs: i64, unit: &str| {
+        if let Some(n) = v.get(key).and_then(Value::as_i64) {
+            v[key] = Value::String(duration(n, unit_secs, unit));
+        }
+    };
+    with_unit(&mut v, "id_token_lifetime", 1, "s");
+    with_unit(&mut v, "session_lifetime", 3_600, "h");
+    with_unit(&mut v, "idle_session_lifetime", 3_600, "h");
+    with_unit(&mut v, "script_time_limit_ms", 0, "ms");
+    if let Some(rt) = v.get_mut("refresh_token") {
+        for key in ["token_lifetime", "idle_token_lifetime", "leeway"] {
+            with_unit(rt, key, 1, "s");
+        }
+    }
+    v
 }

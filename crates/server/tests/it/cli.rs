@@ -637,3 +637,29 @@ async fn the_cli_refuses_or_warns_about_likely_mistakes() {
         serde_json::json!(["https://app.example.com/only"])
     );
 }
+
+#[tokio::test]
+async fn tenant_show_gives_lifetimes_with_their_units_and_help_gives_examples() {
+    let app = spawn_app().await;
+    let (code, stdout, stderr) = cli_in(app.dir.path(), &["tenant", "show"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for line in [
+        "id_token_lifetime: 36000 s (10 h)",
+        "session_lifetime: 720 h (30 days)",
+        "idle_session_lifetime: 72 h (3 days)",
+        "script_time_limit_ms: 500 ms",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    // JSON keeps Auth0's numbers.
+    assert_eq!(app.cli_json(&["tenant", "show"])["session_lifetime"], 720);
+    // --help: descriptions, the global options apart, one example; serve has no --json.
+    let (_, help, _) = cli_in(app.dir.path(), &["apps", "grant", "--help"]);
+    assert!(help.contains("The application's client_id"), "{help}");
+    assert!(
+        help.contains("Global options:") && help.contains("Example:\n  tessera apps grant"),
+        "{help}"
+    );
+    let (_, help, _) = cli_in(app.dir.path(), &["serve", "--help"]);
+    assert!(!help.contains("--json"), "{help}");
+}
