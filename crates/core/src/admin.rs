@@ -120,7 +120,9 @@ pub async fn ensure_tenant(
             if let Some((wanted, is_default)) = wanted
                 && (wanted != t.issuer || is_default != t.issuer_is_default)
             {
-                tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
+                if wanted != t.issuer {
+                    tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
+                }
                 t.issuer = wanted;
                 t.issuer_is_default = is_default;
                 changed = true;
@@ -931,7 +933,7 @@ fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
 /// Validates everything cheap first, so a bad flag never costs a password hash.
 fn apply_user_spec(u: &mut User, spec: &UserSpec) -> AdminResult<Option<String>> {
     if let Some(e) = &spec.email {
-        validate::email(e).map_err(invalid)?;
+        validate::email(e.trim()).map_err(invalid)?;
         u.email = crate::model::normalize_email(e);
     }
     if let Some(n) = &spec.name {

@@ -225,6 +225,20 @@ pub async fn check_password(
     Ok(user)
 }
 
+/// A whole password sign-in: [`check_password`], then [`record_login`] on the user as stored.
+pub async fn sign_in(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+    ip: &str,
+    now: i64,
+) -> Result<User, LoginFailure> {
+    let mut user = check_password(store, tenant, email, password, ip, now).await?;
+    record_login(store, &mut user, now).await?;
+    Ok(user)
+}
+
 /// Records a successful login on the user (`logins_count`, `last_login`), and confirms it: the
 /// user read by [`check_password`] is tens of milliseconds old by now, so the login stands only
 /// if the stored user is still unblocked and still has the password that was checked. Only the

@@ -69,7 +69,9 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     let purger = state.spawn_purger(Duration::from_secs(600));
     let metrics_task = metrics_listener.map(|l| {
         let app = crate::routes::metrics_router(state.clone());
-        tracing::info!(addr = ?metrics_addr, "metrics are served apart");
+        if let Some(addr) = metrics_addr {
+            tracing::info!(%addr, "metrics are served on their own listener");
+        }
         tokio::spawn(async move {
             if let Err(e) = axum::serve(l, app).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

@@ -51,7 +51,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     let api = issue::api_for_audience(ctx.store, ctx.config, ctx.tenant, audience).await?;
 
     let now = ctx.clock.now();
-    let checked = match login::check_password(
+    let checked = login::sign_in(
         ctx.store,
         ctx.tenant,
         username,
@@ -59,13 +59,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         &ctx.request.ip,
         now,
     )
-    .await
-    {
-        Ok(mut user) => login::record_login(ctx.store, &mut user, now)
-            .await
-            .map(|()| user),
-        Err(e) => Err(e),
-    };
+    .await;
     let mut user = match checked {
         Ok(u) => u,
         Err(LoginFailure::WrongCredentials) => {

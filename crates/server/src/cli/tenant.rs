@@ -123,6 +123,7 @@ fn duration(n: i64, unit_secs: i64, unit: &str) -> String {
         .into_iter()
         .find(|(u, _)| *u > unit_secs && secs >= *u && secs % u == 0);
     match larger {
+        Some((86_400, _)) if secs == 86_400 => format!("{n} {unit} (1 day)"),
         Some((u, name)) => format!("{n} {unit} ({} {name})", secs / u),
         None => format!("{n} {unit}"),
     }

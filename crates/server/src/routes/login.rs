@@ -163,7 +163,9 @@ pub async fn submit(
         );
     }
     let now = ctx.clock.now();
-    let checked = match login::check_password(
+    // The user as stored when the check ends must still accept this password (a block or a
+    // new password may have come in during it); the login is counted on that user.
+    let checked = login::sign_in(
         ctx.store,
         ctx.tenant,
         username,
@@ -171,15 +173,7 @@ pub async fn submit(
         &ctx.request.ip,
         now,
     )
-    .await
-    {
-        // The user as stored now must still accept this password (a block or a new password
-        // may have come in during the check); the login is counted on it.
-        Ok(mut user) => login::record_login(ctx.store, &mut user, now)
-            .await
-            .map(|()| user),
-        Err(e) => Err(e),
-    };
+    .await;
     let user = match checked {
         Ok(u) => u,
         Err(LoginFailure::WrongCredentials) => {

@@ -7,15 +7,7 @@ use crate::support::*;
 #[tokio::test]
 async fn discovery_names_the_issuer_and_endpoints() {
     let app = spawn_app().await;
-    let d: Value = app
-        .http
-        .get(app.url(".well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = app.discovery().await;
     let issuer = app.issuer();
     assert!(issuer.ends_with('/'), "issuer keeps Auth0's trailing slash");
     assert_eq!(d["issuer"], issuer.as_str());
@@ -43,15 +35,7 @@ async fn discovery_names_the_issuer_and_endpoints() {
     assert!(!grants.contains(&"password"), "{grants:?}");
     app.web_app(&["--grant-types", "authorization_code,password"]);
     app.config_settled().await;
-    let d: Value = app
-        .http
-        .get(app.url(".well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = app.discovery().await;
     for g in [
         "password",
         "http://auth0.com/oauth/grant-type/password-realm",

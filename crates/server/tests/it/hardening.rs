@@ -305,15 +305,7 @@ async fn metrics_can_be_served_on_a_listener_of_their_own() {
 #[tokio::test]
 async fn discovery_does_not_promise_a_consent_screen() {
     let app = crate::support::spawn_app().await;
-    let d: serde_json::Value = app
-        .http
-        .get(app.url(".well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = app.discovery().await;
     assert_eq!(
         d["prompt_values_supported"],
         serde_json::json!(["none", "login"])

@@ -142,6 +142,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The discovery document.
+    pub async fn discovery(&self) -> Value {
+        self.http
+            .get(self.url(".well-known/openid-configuration"))
+            .send()
+            .await
+            .expect("discovery")
+            .json()
+            .await
+            .expect("discovery JSON")
+    }
+
     pub async fn jwks(&self) -> String {
         self.http
             .get(self.url(".well-known/jwks.json"))
