@@ -68,7 +68,12 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
                 .await
                 .map_err(|e| CliError::failure(e.to_string()))?;
             out.object(&view(&k, now));
-            out.note("New tokens are signed with this key; the previous key stays in the JWKS for 30 days.");
+            out.note(&format!(
+                "New {} tokens (ID tokens for RS256, access tokens of APIs with --signing-alg {}) are signed with this key; the previous {} key stays in the JWKS for 30 days.",
+                alg.as_str(),
+                alg.as_str(),
+                alg.as_str()
+            ));
         }
     }
     Ok(())
