@@ -1,0 +1,213 @@
+//! Users of the database connection: create, find, update, delete, block; a new password, a
+//! block or a deletion ends the user's sessions and tokens.
+
+use super::*;
+#[derive(Debug, Default)]
+pub struct UserSpec {
+    pub email: Option<String>,
+    pub password: Option<Secret>,
+    pub name: Option<String>,
+    pub email_verified: Option<bool>,
+    pub app_metadata: Option<String>,
+    pub user_metadata: Option<String>,
+}
+
+fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(invalid(format!(
+            "{flag}: must be a JSON object, like '{{\"plan\":\"pro\"}}'"
+        ))),
+        Err(e) => Err(invalid(format!("{flag}: invalid JSON: {e}"))),
+    }
+}
+
+/// Validates everything cheap first, so a bad flag never costs a password hash.
+fn apply_user_spec(u: &mut User, spec: &UserSpec) -> AdminResult<Option<String>> {
+    if let Some(e) = &spec.email {
+        validate::email(e.trim()).map_err(invalid)?;
+        u.email = crate::model::normalize_email(e);
+    }
+    if let Some(n) = &spec.name {
+        validate::name(n).map_err(invalid)?;
+        u.name = Some(n.clone());
+    }
+    if let Some(v) = spec.email_verified {
+        u.email_verified = v;
+    }
+    if let Some(m) = &spec.app_metadata {
+        u.app_metadata = parse_metadata("--app-metadata", m)?;
+    }
+    if let Some(m) = &spec.user_metadata {
+        u.user_metadata = parse_metadata("--user-metadata", m)?;
+    }
+    match &spec.password {
+        Some(p) => {
+            password::check_policy(p.expose()).map_err(invalid)?;
+            Ok(Some(p.expose().to_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `hash` turns a password into its stored form; callers pass [`password::hash`], run where
+/// CPU-bound work belongs.
+pub async fn create_user(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    spec: &UserSpec,
+    hash: impl FnOnce(String) -> String,
+) -> AdminResult<User> {
+    let now = clock.now();
+    if spec.email.is_none() {
+        return Err(invalid("--email is required".into()));
+    }
+    if spec.password.is_none() {
+        return Err(invalid("--password is required".into()));
+    }
+    let mut u = User {
+        tenant_id: tenant.to_owned(),
+        user_id: User::new_id(),
+        email: String::new(),
+        email_verified: false,
+        name: None,
+        nickname: None,
+        given_name: None,
+        family_name: None,
+        picture: None,
+        app_metadata: Map::new(),
+        user_metadata: Map::new(),
+        password_hash: String::new(),
+        blocked: false,
+        roles: Vec::new(),
+        logins_count: 0,
+        last_login: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let pw = apply_user_spec(&mut u, spec)?.unwrap_or_default();
+    if store.user_by_email(tenant, &u.email).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "a user with email {} already exists",
+            u.email
+        )));
+    }
+    u.password_hash = hash(pw);
+    store.insert_user(&u).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            AdminError::Conflict(format!("a user with email {} already exists", u.email))
+        }
+        other => other.into(),
+    })?;
+    Ok(u)
+}
+
+/// Finds a user by id or by email.
+pub async fn find_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> AdminResult<User> {
+    if let Some(u) = store.user(tenant, id_or_email).await? {
+        return Ok(u);
+    }
+    store
+        .user_by_email(tenant, id_or_email)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no user with id or email '{id_or_email}'")))
+}
+
+pub async fn update_user(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    id_or_email: &str,
+    spec: &UserSpec,
+    hash: impl FnOnce(String) -> String,
+) -> AdminResult<User> {
+    // The password is hashed once, before any read: a retry reuses the hash.
+    let new_hash = match &spec.password {
+        Some(p) => {
+            password::check_policy(p.expose()).map_err(invalid)?;
+            Some(hash(p.expose().to_owned()))
+        }
+        None => None,
+    };
+    let u = retry_stale(async || {
+        let mut u = find_user(store, tenant, id_or_email).await?;
+        let old_email = u.email.clone();
+        apply_user_spec(&mut u, spec)?;
+        if let Some(h) = &new_hash {
+            u.password_hash.clone_from(h);
+        }
+        if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
+            return Err(AdminError::Conflict(format!(
+                "a user with email {} already exists",
+                u.email
+            )));
+        }
+        u.updated_at = clock.now();
+        store.update_user(&u).await?;
+        u.version += 1;
+        Ok((u, old_email))
+    })
+    .await;
+    let (u, old_email) = u?;
+    if new_hash.is_some() {
+        // A new password lifts brute-force blocks (Auth0 does the same on a reset) and ends
+        // every session and token issued under the old one.
+        crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
+        end_user_access(store, tenant, &u.user_id, "password changed").await?;
+    }
+    Ok(u)
+}
+
+/// Ends a user's access: every session (so no silent sign-in), authorization code, opaque
+/// access token and refresh token of the user is deleted from the database, which every node
+/// reads. JWT access tokens cannot be recalled; they live out their (short) lifetime.
+async fn end_user_access(
+    store: &dyn Store,
+    tenant: &str,
+    user_id: &str,
+    why: &str,
+) -> AdminResult<()> {
+    let n = store.delete_user_artifacts(tenant, user_id).await?;
+    tracing::info!(
+        user_id,
+        why,
+        revoked = n,
+        "ended the user's sessions and tokens"
+    );
+    Ok(())
+}
+
+/// Deletes a user, and with it every session and token of theirs.
+pub async fn delete_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> AdminResult<User> {
+    let u = find_user(store, tenant, id_or_email).await?;
+    store.delete_user(tenant, &u.user_id).await?;
+    end_user_access(store, tenant, &u.user_id, "user deleted").await?;
+    Ok(u)
+}
+
+/// Blocks or unblocks a user. Blocking ends the user's sessions and tokens; unblocking lifts
+/// the brute-force blocks on the user's email from every IP (`tessera users unblock`).
+pub async fn set_user_blocked(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    id_or_email: &str,
+    blocked: bool,
+) -> AdminResult<User> {
+    retry_stale(async || {
+        let mut u = find_user(store, tenant, id_or_email).await?;
+        u.blocked = blocked;
+        u.updated_at = clock.now();
+        store.update_user(&u).await?;
+        u.version += 1;
+        if blocked {
+            end_user_access(store, tenant, &u.user_id, "user blocked").await?;
+        } else {
+            crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
+        }
+        Ok(u)
+    })
+    .await
+}
