@@ -26,23 +26,18 @@ fn main() {
     } else {
         "warn"
     };
-    let logs = tessera::telemetry::init_logs(default_log);
+    tessera::telemetry::init_logs(default_log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            drop(logs);
             eprintln!("error: cannot start the async runtime: {e}");
             std::process::exit(1);
         }
     };
-    let result = runtime.block_on(run(cli));
-    drop(runtime);
-    // Every log line is written before the process ends (std::process::exit runs no drops).
-    drop(logs);
-    if let Err(e) = result {
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("error: {}", e.message);
         std::process::exit(e.code);
     }

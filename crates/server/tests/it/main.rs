@@ -15,7 +15,6 @@ mod flows;
 mod grants;
 mod hardening;
 mod login;
-mod logs;
 mod nodes;
 mod oidc_client;
 mod pages;
