@@ -97,42 +97,54 @@ pub async fn ensure_tenant(
         validate::redirect_url(i).map_err(|e| invalid(format!("--issuer: {e}")))?;
     }
     let aad = master_key_check_aad(tenant_id);
-    let tenant = match store.tenant(tenant_id).await? {
-        Some(mut t) => {
-            let mut changed = false;
-            match &t.master_key_check {
-                Some(sealed) => {
-                    if master.decrypt_base64(sealed, &aad).ok().as_deref() != Some(MASTER_KEY_CHECK)
-                    {
-                        return Err(AdminError::WrongMasterKey);
+    let tenant = retry_stale(async || {
+        Ok(match store.tenant(tenant_id).await? {
+            Some(mut t) => {
+                let mut changed = false;
+                match &t.master_key_check {
+                    Some(sealed) => {
+                        if master.decrypt_base64(sealed, &aad).ok().as_deref()
+                            != Some(MASTER_KEY_CHECK)
+                        {
+                            return Err(AdminError::WrongMasterKey);
+                        }
+                    }
+                    None => {
+                        t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                        changed = true;
                     }
                 }
-                None => {
-                    t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                let wanted = match issuer {
+                    Some(i) => Some((crate::model::normalize_issuer(i), false)),
+                    None if adopt_default_issuer && t.issuer_is_default => {
+                        Some((crate::model::normalize_issuer(default_issuer), true))
+                    }
+                    None => None,
+                };
+                if let Some((wanted, is_default)) = wanted
+                    && (wanted != t.issuer || is_default != t.issuer_is_default)
+                {
+                    if wanted != t.issuer {
+                        tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
+                    }
+                    t.issuer = wanted;
+                    t.issuer_is_default = is_default;
                     changed = true;
                 }
-            }
-            let wanted = match issuer {
-                Some(i) => Some((crate::model::normalize_issuer(i), false)),
-                None if adopt_default_issuer && t.issuer_is_default => {
-                    Some((crate::model::normalize_issuer(default_issuer), true))
+                if changed {
+                    // Another node may change the tenant meanwhile: `retry_stale` starts over on theirs.
+                    store.update_tenant(&t).await?;
+                    t.version += 1;
                 }
-                None => None,
-            };
-            if let Some((wanted, is_default)) = wanted
-                && (wanted != t.issuer || is_default != t.issuer_is_default)
-            {
-                if wanted != t.issuer {
-                    tracing::warn!(old = %t.issuer, new = %wanted, "issuer changed");
-                }
-                t.issuer = wanted;
-                t.issuer_is_default = is_default;
-                changed = true;
+                t
             }
-            if changed {
-                match store.update_tenant(&t).await {
-                    // Another node changed the tenant since it was read: start over on theirs.
-                    Err(StoreError::Stale(_)) => {
+            None => {
+                let mut t = Tenant::new(tenant_id, issuer.unwrap_or(default_issuer), now);
+                t.issuer_is_default = issuer.is_none();
+                t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                match store.insert_tenant(&t).await {
+                    // Another process created it first: use theirs, if our key is theirs.
+                    Err(StoreError::Conflict(_)) => {
                         return Box::pin(ensure_tenant(
                             store,
                             master,
@@ -140,39 +152,17 @@ pub async fn ensure_tenant(
                             tenant_id,
                             issuer,
                             default_issuer,
-                            adopt_default_issuer,
+                            false,
                         ))
                         .await;
                     }
-                    other => other?,
+                    Err(e) => return Err(e.into()),
+                    Ok(()) => t,
                 }
-                t.version += 1;
             }
-            t
-        }
-        None => {
-            let mut t = Tenant::new(tenant_id, issuer.unwrap_or(default_issuer), now);
-            t.issuer_is_default = issuer.is_none();
-            t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
-            match store.insert_tenant(&t).await {
-                // Another process created it first: use theirs, if our key is theirs.
-                Err(StoreError::Conflict(_)) => {
-                    return Box::pin(ensure_tenant(
-                        store,
-                        master,
-                        clock,
-                        tenant_id,
-                        issuer,
-                        default_issuer,
-                        false,
-                    ))
-                    .await;
-                }
-                Err(e) => return Err(e.into()),
-                Ok(()) => t,
-            }
-        }
-    };
+        })
+    })
+    .await?;
     ensure_signing_key(store, master, clock, tenant_id, SigningAlg::RS256).await?;
     Ok(tenant)
 }

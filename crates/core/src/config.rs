@@ -56,9 +56,7 @@ impl ConfigCache {
 
     /// Is `url` an allowed logout URL of some application?
     pub fn any_logout_url(&self, url: &str) -> bool {
-        self.clients
-            .values()
-            .any(|c| c.allowed_logout_urls.iter().any(|u| u == url))
+        self.clients.values().any(|c| c.allows_logout_url(url))
     }
 
     pub fn len(&self) -> usize {

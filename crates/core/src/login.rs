@@ -244,11 +244,7 @@ pub async fn sign_in(
 /// if the stored user is still unblocked and still has the password that was checked. Only the
 /// two bookkeeping fields are written, to the user as stored now, so a sign-in can never undo
 /// a block or a password change that came in meanwhile. `user` becomes the stored user.
-pub async fn record_login(
-    store: &dyn Store,
-    user: &mut User,
-    now: i64,
-) -> Result<(), LoginFailure> {
+async fn record_login(store: &dyn Store, user: &mut User, now: i64) -> Result<(), LoginFailure> {
     let checked = user.password_hash.clone();
     let bookkeeping = |u: &mut User| {
         if u.blocked || u.password_hash != checked {

@@ -19,7 +19,7 @@ async fn client(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuthError> {
 }
 
 fn allowed(client: &Client, url: &str) -> Result<(), OAuthError> {
-    if client.allowed_logout_urls.iter().any(|u| u == url) {
+    if client.allows_logout_url(url) {
         Ok(())
     } else {
         Err(OAuthError::invalid_request(format!(
@@ -50,7 +50,7 @@ pub async fn v2(
                     .clients(&ctx.tenant.id)
                     .await?
                     .iter()
-                    .any(|c| c.allowed_logout_urls.iter().any(|u| u == url)),
+                    .any(|c| c.allows_logout_url(url)),
             };
             if !known {
                 return Err(OAuthError::invalid_request(format!(

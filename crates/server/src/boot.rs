@@ -16,7 +16,7 @@ use tessera_core::{
     keys::MasterKey,
     model::{DEFAULT_TENANT, Tenant},
 };
-use tessera_store::{DatabaseUrl, SqlStore};
+use tessera_store::{DatabaseUrl, SqlStore, create_private_dir};
 
 use crate::settings::Settings;
 
@@ -103,17 +103,6 @@ pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootErr
         tenant,
         data_dir: dir.clone(),
     })
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
 }
 
 /// From the setting if given; else from the file, created (mode 0600, atomically) if missing

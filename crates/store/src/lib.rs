@@ -12,7 +12,7 @@ use tessera_core::StoreError;
 
 pub use copy::{Copied, copy};
 pub use migrate::{Migrated, SCHEMA_VERSION};
-pub use store::{DatabaseUrl, SqlStore};
+pub use store::{DatabaseUrl, SqlStore, create_private_dir};
 
 /// Maps a driver error onto the store's error kinds: unique violations are conflicts,
 /// foreign-key violations mean the referenced object is missing.

@@ -407,6 +407,19 @@ impl SqlStore {
     }
 }
 
+/// Creates a missing folder (and its parents) readable by its owner only; an existing one is
+/// left as it is.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
 /// Creates a missing SQLite file empty (a valid database) and readable by its owner only: it
 /// holds password hashes and personal data. SQLite gives the `-wal` and `-shm` files it
 /// creates beside it the same mode, whatever the umask.
@@ -414,13 +427,8 @@ fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
     // A new installation's folder (`db copy --to sqlite://new-dir/tessera.db`): made, private.
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
-        && !dir.exists()
     {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
+        create_private_dir(dir)?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

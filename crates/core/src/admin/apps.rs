@@ -40,21 +40,24 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
             .map_err(|e| invalid(format!("--logout-urls: {e}")))?;
         c.allowed_logout_urls = l;
     }
-    for (added, list, flag) in [
-        (&spec.add_callbacks, &mut c.callbacks, "--add-callback"),
+    type Check = fn(&str) -> Result<(), String>;
+    let additions: [(&Vec<String>, &mut Vec<String>, &str, Check); 2] = [
+        (
+            &spec.add_callbacks,
+            &mut c.callbacks,
+            "--add-callback",
+            validate::callback_url,
+        ),
         (
             &spec.add_logout_urls,
             &mut c.allowed_logout_urls,
             "--add-logout-url",
+            validate::redirect_url,
         ),
-    ] {
+    ];
+    for (added, list, flag, check) in additions {
         for u in clean_list(added) {
-            let checked = if flag == "--add-callback" {
-                validate::callback_url(&u)
-            } else {
-                validate::redirect_url(&u)
-            };
-            checked.map_err(|e| invalid(format!("{flag}: {e}")))?;
+            check(&u).map_err(|e| invalid(format!("{flag}: {e}")))?;
             if !list.contains(&u) {
                 list.push(u);
             }

@@ -189,6 +189,11 @@ impl Client {
                 .any(|w| w.trim_end_matches('/') == origin)
     }
 
+    /// Is `url` one of the allowed logout URLs (exact match)?
+    pub fn allows_logout_url(&self, url: &str) -> bool {
+        self.allowed_logout_urls.iter().any(|u| u == url)
+    }
+
     pub fn allows_grant(&self, g: GrantType) -> bool {
         self.grant_types.contains(&g)
     }

@@ -60,11 +60,13 @@ async fn v2(
         }
         Err(e) => Err(e.clone()),
     };
-    let named = p.as_ref().is_ok_and(|p| has(p, "client_id")) && outcome.is_ok();
-    if get_request && !named && needs_confirmation(st, headers) {
-        return confirm(st, "/v2/logout", p.ok());
-    }
-    finish(st, headers, outcome).await
+    let asked = Asked {
+        params: p,
+        get_request,
+        naming: "client_id",
+        action: "/v2/logout",
+    };
+    finish_or_confirm(st, headers, asked, outcome).await
 }
 
 pub async fn oidc_get(
@@ -85,8 +87,33 @@ pub async fn oidc_post(State(st): State<AppState>, headers: HeaderMap, body: Byt
     oidc(&st, &headers, form_params(&body), false).await
 }
 
-fn has(p: &HashMap<String, String>, k: &str) -> bool {
-    p.get(k).is_some_and(|v| !v.is_empty())
+/// What a logout request asked, for deciding whether it needs the user's confirmation.
+struct Asked {
+    params: Result<HashMap<String, String>, OAuthError>,
+    get_request: bool,
+    /// The parameter that names the application (`client_id`, `id_token_hint`).
+    naming: &'static str,
+    /// Where the confirmation form posts.
+    action: &'static str,
+}
+
+/// Ends the session ([`finish`]), unless another site sent the browser here with a GET that
+/// names no application it proved: then "Sign out?" first.
+async fn finish_or_confirm(
+    st: &AppState,
+    headers: &HeaderMap,
+    asked: Asked,
+    outcome: Result<LogoutOutcome, OAuthError>,
+) -> Response {
+    let named = outcome.is_ok()
+        && asked
+            .params
+            .as_ref()
+            .is_ok_and(|p| p.get(asked.naming).is_some_and(|v| !v.is_empty()));
+    if asked.get_request && !named && needs_confirmation(st, headers) {
+        return confirm(st, asked.action, asked.params.ok());
+    }
+    finish(st, headers, outcome).await
 }
 
 /// A GET from another site to a browser that has a session. (A cross-site POST carries no
@@ -137,11 +164,13 @@ async fn oidc(
         }
         Err(e) => Err(e.clone()),
     };
-    let named = p.as_ref().is_ok_and(|p| has(p, "id_token_hint")) && outcome.is_ok();
-    if get_request && !named && needs_confirmation(st, headers) {
-        return confirm(st, "/oidc/logout", p.ok());
-    }
-    finish(st, headers, outcome).await
+    let asked = Asked {
+        params: p,
+        get_request,
+        naming: "id_token_hint",
+        action: "/oidc/logout",
+    };
+    finish_or_confirm(st, headers, asked, outcome).await
 }
 
 /// Ends this browser's session whatever else happens, then redirects or shows a page. The
