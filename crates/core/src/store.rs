@@ -18,7 +18,7 @@ use crate::model::{
     SigningKeyRecord, Tenant, User,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique key is taken (duplicate identifier, email, grant…). The text names it.
     #[error("already exists: {0}")]

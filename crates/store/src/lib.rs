@@ -1,8 +1,9 @@
-//! tessera-store: the core `Store` traits implemented in SQL with sqlx, once, for SQLite (the
-//! embedded default) and PostgreSQL (several nodes on one database). SQL dialects never leave
-//! this crate.
+//! tessera-store: the core `Store` traits implemented in SQL, once, for SQLite (the embedded
+//! default, through rusqlite in `lite`) and PostgreSQL (several nodes on one database, through
+//! sqlx). SQL dialects never leave this crate.
 
 mod copy;
+mod lite;
 mod migrate;
 pub mod scratch;
 mod sql;
@@ -11,6 +12,7 @@ mod store;
 use tessera_core::StoreError;
 
 pub use copy::{Copied, copy};
+pub use lite::WriteBatches;
 pub use migrate::{Migrated, SCHEMA_VERSION};
 pub use store::{DatabaseUrl, SqlStore, create_private_dir};
 

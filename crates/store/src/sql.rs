@@ -1,15 +1,17 @@
 //! The few primitives every query goes through, written once for both backends: bind
 //! arguments, run a statement, read rows. Queries are one text for SQLite and PostgreSQL
-//! (`$1`-style placeholders, which sqlx's SQLite driver also understands); a connection is
-//! either kind, and the match on it is here and nowhere else.
+//! (`$1`-style placeholders, which `lite` binds by number on SQLite); a connection is
+//! either kind, and the match on it is here and nowhere else (SQLite's statements themselves
+//! are in `lite`).
 
 use sqlx::{
-    ColumnIndex, Database, Decode, Encode, PgConnection, SqliteConnection, Type,
-    pool::PoolConnection, postgres::Postgres, query::Query, sqlite::Sqlite,
+    ColumnIndex, Database, Decode, Encode, PgConnection, Type, pool::PoolConnection,
+    postgres::Postgres, query::Query,
 };
 use tessera_core::StoreError;
+use tokio::sync::OwnedMutexGuard;
 
-use crate::map_err;
+use crate::{lite, map_err};
 
 /// One bound argument, borrowed from the caller.
 #[derive(Clone, Copy, Debug)]
@@ -118,22 +120,25 @@ fn corrupt(col: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     move |e| StoreError::Backend(format!("cannot read column {col}: {e}"))
 }
 
-/// A connection of either backend, borrowed from a pool or a transaction.
+/// A connection of either backend, borrowed from a pool or a transaction. SQLite's runs its
+/// statements on the calling thread (see `lite`); the `async` is PostgreSQL's.
 pub(crate) enum Conn<'c> {
-    Sqlite(&'c mut SqliteConnection),
+    Sqlite(&'c mut rusqlite::Connection),
     Postgres(&'c mut PgConnection),
 }
 
-/// A connection taken from the pool for one operation.
+/// A connection taken for one operation.
 pub(crate) enum Pooled {
-    Sqlite(PoolConnection<Sqlite>),
+    Sqlite(lite::ReadConn),
+    SqliteWrite(OwnedMutexGuard<rusqlite::Connection>),
     Postgres(PoolConnection<Postgres>),
 }
 
 impl Pooled {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Sqlite(c) => Conn::Sqlite(c.conn()),
+            Pooled::SqliteWrite(c) => Conn::Sqlite(c),
             Pooled::Postgres(c) => Conn::Postgres(c),
         }
     }
@@ -141,24 +146,70 @@ impl Pooled {
 
 /// An open transaction of either backend; rolled back if dropped uncommitted.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// SQLite's write connection, held from `BEGIN IMMEDIATE` to the end.
+    SqliteWrite(SqliteTx<OwnedMutexGuard<rusqlite::Connection>>),
+    /// A read connection in a deferred transaction: one snapshot for every read.
+    SqliteRead(SqliteTx<lite::ReadConn>),
     Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A SQLite connection inside `BEGIN`: `ROLLBACK` when dropped before `COMMIT`.
+pub(crate) struct SqliteTx<C: SqliteHolder> {
+    pub(crate) holder: C,
+    pub(crate) open: bool,
+}
+
+/// What can lend a SQLite connection for a transaction.
+pub(crate) trait SqliteHolder {
+    fn connection(&mut self) -> &mut rusqlite::Connection;
+}
+
+impl SqliteHolder for OwnedMutexGuard<rusqlite::Connection> {
+    fn connection(&mut self) -> &mut rusqlite::Connection {
+        self
+    }
+}
+
+impl SqliteHolder for lite::ReadConn {
+    fn connection(&mut self) -> &mut rusqlite::Connection {
+        self.conn()
+    }
+}
+
+impl<C: SqliteHolder> SqliteTx<C> {
+    fn commit(mut self, what: &str) -> Result<(), StoreError> {
+        self.open = false;
+        self.holder
+            .connection()
+            .execute_batch("COMMIT")
+            .map_err(lite::map_err(what))
+    }
+}
+
+impl<C: SqliteHolder> Drop for SqliteTx<C> {
+    fn drop(&mut self) {
+        let c = self.holder.connection();
+        if self.open && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl Tx {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(t),
+            Tx::SqliteWrite(t) => Conn::Sqlite(t.holder.connection()),
+            Tx::SqliteRead(t) => Conn::Sqlite(t.holder.connection()),
             Tx::Postgres(t) => Conn::Postgres(t),
         }
     }
 
     pub(crate) async fn commit(self, what: &str) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+            Tx::SqliteWrite(t) => t.commit(what),
+            Tx::SqliteRead(t) => t.commit(what),
+            Tx::Postgres(t) => t.commit().await.map_err(map_err(what)),
         }
-        .map_err(map_err(what))
     }
 }
 
@@ -171,25 +222,25 @@ impl Conn<'_> {
         args: &[Arg<'_>],
     ) -> Result<u64, StoreError> {
         match self {
-            Conn::Sqlite(c) => bind::<Sqlite>(sql, args)
-                .execute(&mut **c)
-                .await
-                .map(|r| r.rows_affected()),
+            Conn::Sqlite(c) => lite::execute(c, sql, args).map_err(lite::map_err(what)),
             Conn::Postgres(c) => bind::<Postgres>(sql, args)
                 .execute(&mut **c)
                 .await
-                .map(|r| r.rows_affected()),
+                .map(|r| r.rows_affected())
+                .map_err(map_err(what)),
         }
-        .map_err(map_err(what))
     }
 
     /// Runs statements without arguments, several per text (migrations).
     pub(crate) async fn execute_script(&mut self, what: &str, sql: &str) -> Result<(), StoreError> {
         match self {
-            Conn::Sqlite(c) => sqlx::raw_sql(sql).execute(&mut **c).await.map(drop),
-            Conn::Postgres(c) => sqlx::raw_sql(sql).execute(&mut **c).await.map(drop),
+            Conn::Sqlite(c) => c.execute_batch(sql).map_err(lite::map_err(what)),
+            Conn::Postgres(c) => sqlx::raw_sql(sql)
+                .execute(&mut **c)
+                .await
+                .map(drop)
+                .map_err(map_err(what)),
         }
-        .map_err(map_err(what))
     }
 
     /// Every row, each read by `read`.
@@ -202,10 +253,7 @@ impl Conn<'_> {
     ) -> Result<Vec<T>, StoreError> {
         match self {
             Conn::Sqlite(c) => {
-                let rows = bind::<Sqlite>(sql, args)
-                    .fetch_all(&mut **c)
-                    .await
-                    .map_err(map_err(what))?;
+                let rows = lite::query(c, sql, args, usize::MAX).map_err(lite::map_err(what))?;
                 rows.iter().map(|r| read(r)).collect()
             }
             Conn::Postgres(c) => {
@@ -227,11 +275,10 @@ impl Conn<'_> {
         read: impl Fn(&dyn RowRead) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         match self {
-            Conn::Sqlite(c) => bind::<Sqlite>(sql, args)
-                .fetch_optional(&mut **c)
-                .await
-                .map_err(map_err(what))?
-                .map(|r| read(&r))
+            Conn::Sqlite(c) => lite::query(c, sql, args, 1)
+                .map_err(lite::map_err(what))?
+                .first()
+                .map(|r| read(r))
                 .transpose(),
             Conn::Postgres(c) => bind::<Postgres>(sql, args)
                 .fetch_optional(&mut **c)

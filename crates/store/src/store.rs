@@ -8,9 +8,8 @@ use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::{
-    Connection, PgConnection, PgPool, SqlitePool,
+    Connection, PgConnection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use tessera_core::{
     StoreError,
@@ -22,8 +21,10 @@ use tessera_core::{
 };
 
 use crate::{
-    decode, encode, map_err,
-    sql::{Arg, Pooled, RowRead, Tx},
+    decode, encode,
+    lite::{self, Lite},
+    map_err,
+    sql::{Arg, Pooled, RowRead, SqliteTx, Tx, Value},
 };
 
 /// Where an installation's database is: `sqlite://PATH` (the embedded default, a file in the
@@ -130,7 +131,7 @@ impl fmt::Debug for DatabaseUrl {
 
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite(std::sync::Arc<Lite>),
     Postgres(PgPool),
 }
 
@@ -164,33 +165,9 @@ impl SqlStore {
                 create_private_file(path).map_err(|e| {
                     StoreError::Backend(format!("cannot create the SQLite database {url}: {e}"))
                 })?;
-                let opts = SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // NORMAL in WAL mode loses nothing when the process dies; only an OS crash
-                    // can roll back the last transactions.
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
-                let open = |n: u32| {
-                    SqlitePoolOptions::new()
-                        .max_connections(n)
-                        .acquire_timeout(Duration::from_secs(10))
-                        // A local file has no connection to lose, and the check is a round
-                        // trip to the connection's thread before every query.
-                        .test_before_acquire(false)
-                        .connect_with(opts.clone())
-                };
-                let failed = |e: sqlx::Error| {
-                    StoreError::Backend(format!("cannot open the SQLite database {url}: {e}"))
-                };
-                // SQLite has one writer at a time. Writers in this process queue for the one
-                // write connection (in order, without sleeping) instead of meeting at the
-                // file lock, where the busy handler would sleep in growing steps.
-                let write = open(1).await.map_err(failed)?;
-                let read = open(8).await.map_err(failed)?;
-                Pool::Sqlite { read, write }
+                // SQLite has one writer at a time: writes in this process queue for one
+                // writer, which commits every write waiting in one transaction (`lite`).
+                Pool::Sqlite(Lite::open(path)?)
             }
             DatabaseUrl::Postgres(raw) => {
                 let (opts, first) = pg_connect(raw).await?;
@@ -221,20 +198,26 @@ impl SqlStore {
         Self::connect(url).await
     }
 
+    /// SQLite's group-commit figures (transactions and the writes they held); `None` on
+    /// PostgreSQL, where each write commits on its own connection.
+    pub fn write_batches(&self) -> Option<&lite::WriteBatches> {
+        match &self.pool {
+            Pool::Sqlite(lite) => Some(&lite.batches),
+            Pool::Postgres(_) => None,
+        }
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self.pool {
-            Pool::Sqlite { .. } => "sqlite",
+            Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite { read, write } => {
-                write.close().await;
-                read.close().await;
-            }
+            Pool::Sqlite(lite) => lite.checkpoint(),
             Pool::Postgres(p) => p.close().await,
         }
     }
@@ -295,24 +278,37 @@ impl SqlStore {
     /// A pooled connection for one operation; `write` if it may change anything.
     pub(crate) async fn pooled(&self, what: &str, write: bool) -> StoreResult<Pooled> {
         match &self.pool {
-            Pool::Sqlite { write: w, .. } if write => w.acquire().await.map(Pooled::Sqlite),
-            Pool::Sqlite { read, .. } => read.acquire().await.map(Pooled::Sqlite),
-            Pool::Postgres(p) => p.acquire().await.map(Pooled::Postgres),
+            Pool::Sqlite(lite) if write => Ok(Pooled::SqliteWrite(lite.writer_conn().await)),
+            Pool::Sqlite(lite) => lite.reader().map(Pooled::Sqlite),
+            Pool::Postgres(p) => p
+                .acquire()
+                .await
+                .map(Pooled::Postgres)
+                .map_err(map_err(what)),
         }
-        .map_err(map_err(what))
     }
 
     /// A transaction. `write`: on SQLite, take the write lock at once (`BEGIN IMMEDIATE`), so
     /// two writers queue instead of one failing to upgrade its read lock.
     pub(crate) async fn begin(&self, what: &str, write: bool) -> StoreResult<Tx> {
         match &self.pool {
-            Pool::Sqlite { write: w, .. } if write => {
-                w.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite)
+            Pool::Sqlite(lite) if write => {
+                let mut holder = lite.writer_conn().await;
+                lite::begin_immediate(&mut holder)
+                    .await
+                    .map_err(lite::map_err(what))?;
+                Ok(Tx::SqliteWrite(SqliteTx { holder, open: true }))
             }
-            Pool::Sqlite { read, .. } => read.begin().await.map(Tx::Sqlite),
-            Pool::Postgres(p) => p.begin().await.map(Tx::Postgres),
+            Pool::Sqlite(lite) => {
+                let mut holder = lite.reader()?;
+                holder
+                    .conn()
+                    .execute_batch("BEGIN")
+                    .map_err(lite::map_err(what))?;
+                Ok(Tx::SqliteRead(SqliteTx { holder, open: true }))
+            }
+            Pool::Postgres(p) => p.begin().await.map(Tx::Postgres).map_err(map_err(what)),
         }
-        .map_err(map_err(what))
     }
 
     pub(crate) fn is_postgres(&self) -> bool {
@@ -324,6 +320,16 @@ impl SqlStore {
             return Err(StoreError::Backend(format!(
                 "{what}: text with a NUL character cannot be stored"
             )));
+        }
+        if let Pool::Sqlite(lite) = &self.pool {
+            let (what, sql) = (what.to_owned(), sql.to_owned());
+            let args = owned(args);
+            return lite
+                .write(move |c| {
+                    let args: Vec<Arg<'_>> = args.iter().map(Value::arg).collect();
+                    lite::execute(c, &sql, &args).map_err(lite::map_err(&what))
+                })
+                .await;
         }
         self.pooled(what, true)
             .await?
@@ -366,6 +372,17 @@ impl SqlStore {
     ) -> StoreResult<Option<T>> {
         if has_nul(args) {
             return Ok(None);
+        }
+        if let (Pool::Sqlite(lite), true) = (&self.pool, write) {
+            let (what, sql) = (what.to_owned(), sql.to_owned());
+            let args = owned(args);
+            let row = lite
+                .write(move |c| {
+                    let args: Vec<Arg<'_>> = args.iter().map(Value::arg).collect();
+                    lite::query(c, &sql, &args, 1).map_err(lite::map_err(&what))
+                })
+                .await?;
+            return row.first().map(|r| read(r)).transpose();
         }
         let mut c = self.pooled(what, write).await?;
         c.conn().fetch_optional(what, sql, args, read).await
@@ -465,6 +482,19 @@ fn next_version<T: Versioned + serde::Serialize>(obj: &T) -> StoreResult<(String
     let mut next = obj.clone();
     next.set_version(obj.version() + 1);
     Ok((encode(&next)?, next.version()))
+}
+
+/// The arguments, owned: to travel to the SQLite writer with their statement.
+fn owned(args: &[Arg<'_>]) -> Vec<Value> {
+    args.iter()
+        .map(|a| match *a {
+            Arg::Text(s) => Value::Text(Some(s.to_owned())),
+            Arg::OptText(s) => Value::Text(s.map(str::to_owned)),
+            Arg::Int(i) => Value::Int(Some(i)),
+            Arg::OptInt(i) => Value::Int(i),
+            Arg::Bytes(b) => Value::Bytes(b.to_vec()),
+        })
+        .collect()
 }
 
 /// Whether any text argument holds a NUL character. PostgreSQL cannot store one (and refuses

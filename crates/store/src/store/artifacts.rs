@@ -158,16 +158,6 @@ impl ArtifactStore for SqlStore {
                 .exec("artifact purge", sql, &[Int(before), Int(PURGE_BATCH)])
                 .await?;
             total += n;
-            if !self.is_postgres() && n > 0 {
-                // Copy the WAL back into the database file here, in the background task,
-                // before it grows to SQLite's auto-checkpoint size: otherwise the commit of
-                // whichever request crosses that size pays for the checkpoint (tens of ms).
-                // PASSIVE never waits for, nor blocks, readers and writers.
-                let mut c = self.pooled("wal checkpoint", false).await?;
-                c.conn()
-                    .execute("wal checkpoint", "PRAGMA wal_checkpoint(PASSIVE)", &[])
-                    .await?;
-            }
             if n < PURGE_BATCH as u64 {
                 return Ok(total);
             }
