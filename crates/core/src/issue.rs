@@ -134,9 +134,14 @@ pub struct IssuedAccessToken {
     /// The scopes the token carries (the grant's, less what RBAC withholds).
     pub scopes: Vec<String>,
     pub format: TokenFormat,
+    /// An opaque token's row, for the caller to commit with the rest of its grant (a JWT has
+    /// none: it carries what `/userinfo` needs and is checked by its signature).
+    pub row: Option<Artifact>,
 }
 
-/// The access token for a user's grant: a JWT for a registered API, opaque otherwise.
+/// The access token for a user's grant: a JWT for a registered API, opaque otherwise. Nothing
+/// is stored here: an opaque token's row comes back in `row`, for the caller to commit with
+/// the rest of its grant (see [`crate::store::GrantWrite`]).
 /// `front_channel`: from `/authorize` (implicit and hybrid), with the shorter web lifetime.
 pub async fn access_token(
     ctx: &Ctx<'_>,
@@ -154,20 +159,18 @@ pub async fn access_token(
         };
         let token = Secret::new(crate::secret::random_alphanumeric(32));
         let now = ctx.clock.now();
-        ctx.store
-            .insert_artifact(&Artifact {
-                tenant_id: ctx.tenant.id.clone(),
-                kind: ArtifactKind::AccessToken,
-                id_hash: token.hash().as_str().to_owned(),
-                family: grant.grant_id.clone(),
-                client_id: Some(grant.client_id.clone()),
-                user_id: Some(grant.user_id.clone()),
-                payload: json!({ "scope": grant.scopes }),
-                created_at: now,
-                expires_at: now + lifetime,
-                consumed_at: None,
-            })
-            .await?;
+        let row = Artifact {
+            tenant_id: ctx.tenant.id.clone(),
+            kind: ArtifactKind::AccessToken,
+            id_hash: token.hash().as_str().to_owned(),
+            family: grant.grant_id.clone(),
+            client_id: Some(grant.client_id.clone()),
+            user_id: Some(grant.user_id.clone()),
+            payload: json!({ "scope": grant.scopes }),
+            created_at: now,
+            expires_at: now + lifetime,
+            consumed_at: None,
+        };
         let reason = match grant.audience.as_deref() {
             Some(a) => format!(
                 "audience {a} is the /userinfo endpoint, so the access token is opaque; \
@@ -183,6 +186,7 @@ pub async fn access_token(
             expires_in: lifetime,
             scopes: grant.scopes.clone(),
             format: TokenFormat { jwt: false, reason },
+            row: Some(row),
         });
     };
     let lifetime = if front_channel {
@@ -227,6 +231,7 @@ pub async fn access_token(
         expires_in: lifetime,
         scopes,
         format: TokenFormat::jwt_for(api),
+        row: None,
     })
 }
 
@@ -306,13 +311,13 @@ pub fn id_token(
         .map_err(OAuthError::server_error)
 }
 
-/// Issues a refresh token in the grant's family. `family_created_at` bounds the absolute
-/// lifetime across rotations.
-pub async fn refresh_token(
+/// A refresh token in the grant's family, and its row for the caller to commit with the rest
+/// of its grant. `family_created_at` bounds the absolute lifetime across rotations.
+pub fn refresh_token(
     ctx: &Ctx<'_>,
     grant: &UserGrant,
     family_created_at: i64,
-) -> Result<String, OAuthError> {
+) -> Result<(String, Artifact), OAuthError> {
     let now = ctx.clock.now();
     let expires_at = (now + ctx.tenant.refresh_token_idle_lifetime)
         .min(family_created_at + ctx.tenant.refresh_token_lifetime);
@@ -323,21 +328,19 @@ pub async fn refresh_token(
         ));
     }
     let token = Secret::random(32);
-    ctx.store
-        .insert_artifact(&Artifact {
-            tenant_id: ctx.tenant.id.clone(),
-            kind: ArtifactKind::RefreshToken,
-            id_hash: token.hash().as_str().to_owned(),
-            family: grant.grant_id.clone(),
-            client_id: Some(grant.client_id.clone()),
-            user_id: Some(grant.user_id.clone()),
-            payload: json!({ "grant": grant, "family_created_at": family_created_at }),
-            created_at: now,
-            expires_at,
-            consumed_at: None,
-        })
-        .await?;
-    Ok(token.expose().to_owned())
+    let row = Artifact {
+        tenant_id: ctx.tenant.id.clone(),
+        kind: ArtifactKind::RefreshToken,
+        id_hash: token.hash().as_str().to_owned(),
+        family: grant.grant_id.clone(),
+        client_id: Some(grant.client_id.clone()),
+        user_id: Some(grant.user_id.clone()),
+        payload: json!({ "grant": grant, "family_created_at": family_created_at }),
+        created_at: now,
+        expires_at,
+        consumed_at: None,
+    };
+    Ok((token.expose().to_owned(), row))
 }
 
 /// The API an audience names (AUTH0-BEHAVIOR.md, "The decision the seed asks about"): `None`

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script,
-    ScriptKind, SigningKeyRecord, Tenant, User, Versioned, email_key,
+    Artifact, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script, ScriptKind,
+    SigningKeyRecord, Tenant, User, Versioned, email_key,
 };
 use crate::store::*;
 
@@ -421,99 +421,6 @@ impl KeyStore for MemoryStore {
     }
 }
 
-fn same(a: &Artifact, tenant: &str, kind: ArtifactKind, id_hash: &str) -> bool {
-    a.tenant_id == tenant && a.kind == kind && a.id_hash == id_hash
-}
-
-#[async_trait]
-impl ArtifactStore for MemoryStore {
-    async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
-        let mut g = self.lock();
-        if g.artifacts
-            .iter()
-            .any(|x| same(x, &a.tenant_id, a.kind, &a.id_hash))
-        {
-            return Err(StoreError::Conflict(a.kind.as_str().to_owned()));
-        }
-        g.artifacts.push(a.clone());
-        Ok(())
-    }
-    async fn artifact(
-        &self,
-        tenant: &str,
-        kind: ArtifactKind,
-        id_hash: &str,
-    ) -> StoreResult<Option<Artifact>> {
-        let g = self.lock();
-        Ok(g.artifacts
-            .iter()
-            .find(|a| same(a, tenant, kind, id_hash))
-            .cloned())
-    }
-    async fn consume_artifact(
-        &self,
-        tenant: &str,
-        kind: ArtifactKind,
-        id_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<Artifact>> {
-        let mut g = self.lock();
-        let found = g
-            .artifacts
-            .iter_mut()
-            .find(|a| same(a, tenant, kind, id_hash) && a.is_live(now));
-        Ok(found.map(|a| {
-            a.consumed_at = Some(now);
-            a.clone()
-        }))
-    }
-    async fn extend_artifact(
-        &self,
-        tenant: &str,
-        kind: ArtifactKind,
-        id_hash: &str,
-        expires_at: i64,
-    ) -> StoreResult<bool> {
-        let mut g = self.lock();
-        let found = g
-            .artifacts
-            .iter_mut()
-            .find(|a| same(a, tenant, kind, id_hash));
-        Ok(found.map(|a| a.expires_at = expires_at).is_some())
-    }
-    async fn delete_artifact(
-        &self,
-        tenant: &str,
-        kind: ArtifactKind,
-        id_hash: &str,
-    ) -> StoreResult<bool> {
-        let mut g = self.lock();
-        let before = g.artifacts.len();
-        g.artifacts.retain(|a| !same(a, tenant, kind, id_hash));
-        Ok(g.artifacts.len() != before)
-    }
-    async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
-        let mut g = self.lock();
-        let before = g.artifacts.len();
-        g.artifacts
-            .retain(|a| !(a.tenant_id == tenant && a.family == family));
-        Ok((before - g.artifacts.len()) as u64)
-    }
-    async fn delete_user_artifacts(&self, tenant: &str, user_id: &str) -> StoreResult<u64> {
-        let mut g = self.lock();
-        let before = g.artifacts.len();
-        g.artifacts
-            .retain(|a| !(a.tenant_id == tenant && a.user_id.as_deref() == Some(user_id)));
-        Ok((before - g.artifacts.len()) as u64)
-    }
-    async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {
-        let mut g = self.lock();
-        let n = g.artifacts.len();
-        g.artifacts.retain(|a| a.expires_at >= before);
-        Ok((n - g.artifacts.len()) as u64)
-    }
-}
-
 #[async_trait]
 impl RoleStore for MemoryStore {
     async fn insert_role(&self, r: &Role) -> StoreResult<()> {
@@ -645,63 +552,4 @@ impl ScriptStore for MemoryStore {
     }
 }
 
-#[async_trait]
-impl CounterStore for MemoryStore {
-    async fn hit_counter(
-        &self,
-        tenant: &str,
-        kind: CounterKind,
-        subject: &str,
-        ip: &str,
-        rule: CounterRule,
-        now: i64,
-    ) -> StoreResult<Counter> {
-        let mut g = self.lock();
-        let key = (tenant.to_owned(), kind, subject.to_owned(), ip.to_owned());
-        let c = g.counters.entry(key).or_insert(Counter {
-            count: 0,
-            expires_at: now,
-        });
-        if c.expires_at <= now {
-            *c = Counter {
-                count: 0,
-                expires_at: now + rule.window,
-            };
-        }
-        c.count += 1;
-        if c.count == rule.limit {
-            c.expires_at = c.expires_at.max(now + rule.block);
-        }
-        Ok(*c)
-    }
-    async fn counter(
-        &self,
-        tenant: &str,
-        kind: CounterKind,
-        subject: &str,
-        ip: &str,
-    ) -> StoreResult<Option<Counter>> {
-        let key = (tenant.to_owned(), kind, subject.to_owned(), ip.to_owned());
-        Ok(self.lock().counters.get(&key).copied())
-    }
-    async fn clear_counters(
-        &self,
-        tenant: &str,
-        kind: CounterKind,
-        subject: &str,
-        ip: Option<&str>,
-    ) -> StoreResult<u64> {
-        let mut g = self.lock();
-        let before = g.counters.len();
-        g.counters.retain(|(t, k, s, i), _| {
-            !(t == tenant && *k == kind && s == subject && ip.is_none_or(|ip| ip == i))
-        });
-        Ok((before - g.counters.len()) as u64)
-    }
-    async fn purge_counters(&self, before: i64) -> StoreResult<u64> {
-        let mut g = self.lock();
-        let n = g.counters.len();
-        g.counters.retain(|_, c| c.expires_at >= before);
-        Ok((n - g.counters.len()) as u64)
-    }
-}
+mod artifacts;

@@ -173,10 +173,43 @@ pub trait ScriptStore: Send + Sync {
     async fn delete_script(&self, tenant: &str, id: &str) -> StoreResult<bool>;
 }
 
+/// What one grant writes, committed together: the code or refresh token it redeems, and the
+/// artifacts it issues (an opaque access token, a refresh token, a code).
+#[derive(Debug, Clone, Copy)]
+pub struct GrantWrite<'a> {
+    pub tenant: &'a str,
+    pub redeem: Option<Redeem<'a>>,
+    pub issue: &'a [Artifact],
+}
+
+/// The artifact a grant redeems.
+#[derive(Debug, Clone, Copy)]
+pub struct Redeem<'a> {
+    pub kind: ArtifactKind,
+    pub id_hash: &'a str,
+    pub how: RedeemHow,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedeemHow {
+    /// Marks it consumed: it must be neither consumed nor expired (single use).
+    Consume,
+    /// A consumed refresh token presented again inside the tenant's reuse interval: it must
+    /// still be there (not revoked with its family) and not expired.
+    Reuse,
+}
+
 /// Login transactions, sessions, codes, opaque access tokens and refresh tokens: one narrow
 /// adapter for every short-lived grant artifact.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
+    /// Commits a grant in one transaction: redeems its source and inserts what it issues.
+    /// `false`, with nothing written, when the source cannot be redeemed (a racing request
+    /// consumed it, it expired, or its family was revoked). Of racing commits that consume the
+    /// same artifact, exactly one gets `true`; a revocation of the family that races with a
+    /// commit either comes first (the commit then writes nothing) or removes what it issued.
+    async fn commit_grant(&self, grant: &GrantWrite<'_>) -> StoreResult<bool>;
     /// Fails with `Conflict` if an artifact of that kind already has this hash.
     async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()>;
     /// The artifact whether or not it is consumed or expired: callers decide what that means.

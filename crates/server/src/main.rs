@@ -26,18 +26,23 @@ fn main() {
     } else {
         "warn"
     };
-    tessera::telemetry::init_logs(default_log);
+    let logs = tessera::telemetry::init_logs(default_log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
+            drop(logs);
             eprintln!("error: cannot start the async runtime: {e}");
             std::process::exit(1);
         }
     };
-    if let Err(e) = runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    drop(runtime);
+    // Every buffered log line is written before the process ends (`exit` runs no drops).
+    drop(logs);
+    if let Err(e) = result {
         eprintln!("error: {}", e.message);
         std::process::exit(e.code);
     }

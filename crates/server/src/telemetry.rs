@@ -6,21 +6,30 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt};
 
+mod log_writer;
+
+pub use log_writer::LogGuard;
+
 /// Installs the log subscriber once; `default` is the filter when `TESSERA_LOG` is unset.
-pub fn init_logs(default: &str) {
+/// Lines go to stderr through the batched writer (`log_writer`): a request never waits for a
+/// system call to log. Keep the guard until the process ends: dropping it writes every line
+/// still buffered.
+pub fn init_logs(default: &str) -> LogGuard {
     let filter = EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("TESSERA_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     // Colours only for a person at a terminal: a file or journald gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = log_writer::start(std::io::stderr());
     let builder = fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.compact().try_init()
     };
+    guard
 }
 
 /// How often the recorder folds recorded samples into its summaries.

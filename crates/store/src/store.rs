@@ -311,6 +311,14 @@ impl SqlStore {
         }
     }
 
+    /// The SQLite engine, when that is the backend.
+    pub(crate) fn lite(&self) -> Option<&std::sync::Arc<Lite>> {
+        match &self.pool {
+            Pool::Sqlite(lite) => Some(lite),
+            Pool::Postgres(_) => None,
+        }
+    }
+
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))
     }

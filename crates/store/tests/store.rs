@@ -96,13 +96,19 @@ backends!(
     stale_writes_fail_and_change_nothing,
     modify_user_changes_the_user_as_stored,
     one_mailbox_is_one_user_however_its_email_is_typed,
+    grants_commit_their_redemption_and_tokens_together,
+    a_grant_that_fails_to_store_a_token_does_not_spend_its_source,
+    racing_grant_commits_get_one_success,
 );
 
 #[path = "store/emails.rs"]
 mod emails;
+#[path = "store/grants.rs"]
+mod grants;
 #[path = "store/versions.rs"]
 mod versions;
 use emails::*;
+use grants::*;
 use versions::*;
 
 async fn with_tenants(s: &dyn Store) {

@@ -13,6 +13,7 @@ use crate::{
     login::Session,
     model::{Artifact, ArtifactKind, User},
     secret::Secret,
+    store::GrantWrite,
 };
 
 /// A user with a session, ready to be answered.
@@ -104,32 +105,31 @@ pub async fn respond(
     .await
     .map_err(fail)?;
     let mut params: Vec<(&str, String)> = Vec::new();
+    // What this response stores (a code, an opaque access token), committed together below.
+    let mut rows = Vec::new();
 
     // The code (RFC 6749 §4.1.2), bound to client, redirect URI and PKCE challenge.
     let code = if rt.code {
         let code = Secret::random(32);
         let (challenge, method) = req.code_challenge.clone().unzip();
-        ctx.store
-            .insert_artifact(&Artifact {
-                tenant_id: ctx.tenant.id.clone(),
-                kind: ArtifactKind::AuthorizationCode,
-                id_hash: code.hash().as_str().to_owned(),
-                family: grant.grant_id.clone(),
-                client_id: Some(grant.client_id.clone()),
-                user_id: Some(grant.user_id.clone()),
-                payload: json!({
-                    "grant": grant,
-                    "redirect_uri": req.redirect_uri,
-                    "redirect_uri_given": req.redirect_uri_given,
-                    "code_challenge": challenge,
-                    "code_challenge_method": method,
-                }),
-                created_at: now,
-                expires_at: now + CODE_LIFETIME,
-                consumed_at: None,
-            })
-            .await
-            .map_err(|e| fail(e.into()))?;
+        rows.push(Artifact {
+            tenant_id: ctx.tenant.id.clone(),
+            kind: ArtifactKind::AuthorizationCode,
+            id_hash: code.hash().as_str().to_owned(),
+            family: grant.grant_id.clone(),
+            client_id: Some(grant.client_id.clone()),
+            user_id: Some(grant.user_id.clone()),
+            payload: json!({
+                "grant": grant,
+                "redirect_uri": req.redirect_uri,
+                "redirect_uri_given": req.redirect_uri_given,
+                "code_challenge": challenge,
+                "code_challenge_method": method,
+            }),
+            created_at: now,
+            expires_at: now + CODE_LIFETIME,
+            consumed_at: None,
+        });
         params.push(("code", code.expose().to_owned()));
         Some(code)
     } else {
@@ -149,9 +149,10 @@ pub async fn respond(
                 .collect(),
             ..grant.clone()
         };
-        let at = issue::access_token(ctx, &front, &user, req.api.as_ref(), true)
+        let mut at = issue::access_token(ctx, &front, &user, req.api.as_ref(), true)
             .await
             .map_err(fail)?;
+        rows.extend(at.row.take());
         params.push(("access_token", at.token.clone()));
         params.push(("token_type", "Bearer".into()));
         params.push(("expires_in", at.expires_in.to_string()));
@@ -186,6 +187,15 @@ pub async fn respond(
         .map_err(fail)?;
         params.push(("id_token", id));
     }
+    let write = GrantWrite {
+        tenant: &ctx.tenant.id,
+        redeem: None,
+        issue: &rows,
+    };
+    ctx.store
+        .commit_grant(&write)
+        .await
+        .map_err(|e| fail(e.into()))?;
     if let Some(s) = &req.state {
         params.push(("state", s.clone()));
     }

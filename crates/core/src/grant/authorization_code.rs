@@ -1,20 +1,22 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.5–4.6): the code is
-//! consumed in one conditional statement, then checked against the client, the redirect URI and
-//! the challenge it was bound to. A second redemption is an attack or a bug: it fails with
-//! `invalid_grant` and revokes everything the first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+//! checked against the client, the redirect URI and the challenge it was bound to, then
+//! consumed in the transaction that stores its tokens (a failed check spends it too). A second
+//! redemption is an attack or a bug: it fails with `invalid_grant` and revokes everything the
+//! first one issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
 use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
-    user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
+    user_tokens::{RefreshFamily, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
     authorize::{PkceMethod, pkce_well_formed},
     issue::{self, UserGrant},
-    model::{ArtifactKind, GrantType},
+    model::{ArtifactKind, Client, GrantType},
     secret::SecretHash,
+    store::{Redeem, RedeemHow},
 };
 
 #[derive(Deserialize)]
@@ -48,7 +50,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         ));
     }
 
-    // 2. The code, if it is this client's; then consume it: exactly one redemption wins.
+    // 2. The code, if it is this client's, neither used nor expired.
     let hash = SecretHash::of(code);
     let now = ctx.clock.now();
     let tenant = &ctx.tenant.id;
@@ -59,32 +61,64 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         .await?
         .filter(|a| a.client_id.as_deref() == Some(client.client_id.as_str()))
         .ok_or_else(|| invalid_grant("Invalid authorization code."))?;
-    let consumed = if seen.consumed_at.is_none() && seen.expires_at > now {
-        ctx.store
-            .consume_artifact(tenant, kind, hash.as_str(), now)
-            .await?
-    } else {
-        None
-    };
-    let Some(artifact) = consumed else {
-        if seen.expires_at <= now && seen.consumed_at.is_none() {
-            return Err(invalid_grant("The authorization code has expired."));
-        }
-        // Used before (or just now, by a racing request): revoke what it gave.
-        let revoked = ctx.store.delete_family(tenant, &seen.family).await?;
-        tracing::warn!(
-            client_id = %client.client_id,
-            revoked,
-            "authorization code reused: its grant's tokens are revoked"
-        );
-        return Err(invalid_grant(
-            "The authorization code has already been used; the tokens it gave are revoked.",
-        ));
-    };
-    let p: CodePayload = serde_json::from_value(artifact.payload)
+    if seen.consumed_at.is_some() {
+        return Err(revoke_reused(ctx, &client, &seen.family).await);
+    }
+    if seen.expires_at <= now {
+        return Err(invalid_grant("The authorization code has expired."));
+    }
+    let p: CodePayload = serde_json::from_value(seen.payload)
         .map_err(|e| OAuthError::server_error(format!("corrupt code payload: {e}")))?;
 
-    // 3. The code's bindings (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 9700 §2.1.1 downgrade).
+    // 3. The code's bindings (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 9700 §2.1.1 downgrade). A
+    // redemption that fails them spends the code all the same.
+    if let Err(refused) = check_bindings(&p, req, &client, verifier) {
+        if ctx
+            .store
+            .consume_artifact(tenant, kind, hash.as_str(), now)
+            .await?
+            .is_none()
+        {
+            return Err(revoke_reused(ctx, &client, &seen.family).await);
+        }
+        return Err(refused);
+    }
+
+    // 4. Tokens, as the implicit flow would have given them (but with back-channel lifetimes),
+    // committed with the code's consumption: exactly one redemption wins.
+    let user = issue::active_user(ctx, &p.grant.user_id).await?;
+    let api = issue::grant_api(ctx, &p.grant).await?;
+    let redeem = Redeem {
+        kind,
+        id_hash: hash.as_str(),
+        how: RedeemHow::Consume,
+        now,
+    };
+    let response = user_token_response(
+        ctx,
+        &p.grant,
+        None,
+        &user,
+        api.as_ref(),
+        RefreshFamily::New,
+        "authorization_code",
+        Some(redeem),
+    )
+    .await?;
+    match response {
+        Some(r) => Ok(r),
+        // Used just now by a racing request, expired or revoked meanwhile.
+        None => Err(revoke_reused(ctx, &client, &seen.family).await),
+    }
+}
+
+/// The code's bindings: the redirect URI and the PKCE challenge of its authorization request.
+fn check_bindings(
+    p: &CodePayload,
+    req: &TokenRequest,
+    client: &Client,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
     match req.get("redirect_uri") {
         Some(r) if r != p.redirect_uri => {
             return Err(invalid_grant(
@@ -106,36 +140,30 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
                     "The code_verifier does not match the code_challenge.",
                 ));
             }
+            Ok(())
         }
-        (Some(_), None) => {
-            return Err(invalid_grant(
-                "code_verifier is required: the authorization request had a code_challenge.",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(invalid_grant(
-                "code_verifier sent, but the authorization request had no code_challenge.",
-            ));
-        }
+        (Some(_), None) => Err(invalid_grant(
+            "code_verifier is required: the authorization request had a code_challenge.",
+        )),
+        (None, Some(_)) => Err(invalid_grant(
+            "code_verifier sent, but the authorization request had no code_challenge.",
+        )),
         (None, None) if client.is_public() => {
-            return Err(invalid_grant("Public applications must use PKCE."));
+            Err(invalid_grant("Public applications must use PKCE."))
         }
-        (None, None) => {}
+        (None, None) => Ok(()),
     }
+}
 
-    // 4. Tokens, as the implicit flow would have given them (but with back-channel lifetimes).
-    let user = issue::active_user(ctx, &p.grant.user_id).await?;
-    let api = issue::grant_api(ctx, &p.grant).await?;
-    let response = user_token_response(
-        ctx,
-        &p.grant,
-        None,
-        &user,
-        api.as_ref(),
-        RefreshFamily::New,
-        "authorization_code",
-    )
-    .await?;
-    revoke_if_replayed(ctx, kind, hash.as_str(), &artifact.family).await?;
-    Ok(response)
+/// A code used again: what it gave is revoked (RFC 6749 §4.1.2).
+async fn revoke_reused(ctx: &Ctx<'_>, client: &Client, family: &str) -> OAuthError {
+    match ctx.store.delete_family(&ctx.tenant.id, family).await {
+        Ok(revoked) => tracing::warn!(
+            client_id = %client.client_id,
+            revoked,
+            "authorization code reused: its grant's tokens are revoked"
+        ),
+        Err(e) => return e.into(),
+    }
+    invalid_grant("The authorization code has already been used; the tokens it gave are revoked.")
 }

@@ -7,14 +7,15 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
-    user_tokens::{RefreshFamily, revoke_if_replayed, user_token_response},
+    user_tokens::{RefreshFamily, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
     issue::{self, UserGrant},
-    model::{ArtifactKind, GrantType},
+    model::{ArtifactKind, Client, GrantType},
     scope,
     secret::SecretHash,
+    store::{Redeem, RedeemHow},
 };
 
 #[derive(Deserialize)]
@@ -78,40 +79,28 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     // catches a token that a rotation committed as the block was made).
     let user = issue::active_user(ctx, &stored.grant.user_id).await?;
 
-    // Consume it: exactly one of racing requests wins. A consumed token is a replay, forgiven
-    // only inside the tenant's reuse interval.
-    let fresh = if seen.consumed_at.is_none() {
-        ctx.store
-            .consume_artifact(tenant, kind, hash.as_str(), now)
-            .await?
-    } else {
-        None
-    };
-    if fresh.is_none() {
+    // A consumed token is a replay, forgiven only inside the tenant's reuse interval.
+    let how = match seen.consumed_at {
+        None => RedeemHow::Consume,
         // A request that began (and read the clock) just before a racing one consumed the
         // token can see `consumed_at` a second ahead of its own `now`: that is no time at all,
         // not a negative time that would slip under a zero interval.
-        let within_interval = seen
-            .consumed_at
-            .is_some_and(|c| (now - c).max(0) < ctx.tenant.refresh_token_reuse_interval)
-            && seen.expires_at > now;
-        if !within_interval {
-            let revoked = ctx.store.delete_family(tenant, &seen.family).await?;
-            tracing::warn!(
-                client_id = %client.client_id,
-                revoked,
-                "refresh token reused: its family is revoked"
-            );
-            return Err(invalid_grant(
-                "The refresh token has already been used; every token of its grant is revoked.",
-            ));
-        }
-    }
+        Some(c) if (now - c).max(0) < ctx.tenant.refresh_token_reuse_interval => RedeemHow::Reuse,
+        Some(_) => return Err(revoke_reused(ctx, &client, &seen.family).await),
+    };
 
     // A refreshed ID token carries no nonce (OIDC Core §12.2).
     let mut grant = stored.grant;
     grant.nonce = None;
     let api = issue::grant_api(ctx, &grant).await?;
+    // The new tokens commit with the consumption of this one: exactly one of racing requests
+    // gets them.
+    let redeem = Redeem {
+        kind,
+        id_hash: hash.as_str(),
+        how,
+        now,
+    };
     let response = user_token_response(
         ctx,
         &grant,
@@ -122,8 +111,25 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
             created_at: stored.family_created_at,
         },
         "refresh_token",
+        Some(redeem),
     )
     .await?;
-    revoke_if_replayed(ctx, kind, hash.as_str(), &seen.family).await?;
-    Ok(response)
+    match response {
+        Some(r) => Ok(r),
+        // Consumed by a racing request, expired or revoked meanwhile.
+        None => Err(revoke_reused(ctx, &client, &seen.family).await),
+    }
+}
+
+/// A refresh token used again: every token of its grant is revoked (RFC 9700 §4.14.2).
+async fn revoke_reused(ctx: &Ctx<'_>, client: &Client, family: &str) -> OAuthError {
+    match ctx.store.delete_family(&ctx.tenant.id, family).await {
+        Ok(revoked) => tracing::warn!(
+            client_id = %client.client_id,
+            revoked,
+            "refresh token reused: its family is revoked"
+        ),
+        Err(e) => return e.into(),
+    }
+    invalid_grant("The refresh token has already been used; every token of its grant is revoked.")
 }

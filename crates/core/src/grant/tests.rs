@@ -267,69 +267,6 @@ async fn sessions_end_when_idle_or_too_old() {
 }
 
 #[tokio::test]
-async fn tokens_stored_after_a_racing_replay_revoked_the_family_are_revoked_too() {
-    use crate::model::{Artifact, ArtifactKind};
-    use crate::store::ArtifactStore;
-    let w = world(|_| {}).await;
-    let row = |kind: ArtifactKind, hash: &str| Artifact {
-        tenant_id: "default".into(),
-        kind,
-        id_hash: hash.into(),
-        family: "grant-1".into(),
-        client_id: Some(w.spa.clone()),
-        user_id: Some(w.user.user_id.clone()),
-        payload: serde_json::json!({}),
-        created_at: w.clock.now(),
-        expires_at: w.clock.now() + 60,
-        consumed_at: None,
-    };
-    let code = ArtifactKind::AuthorizationCode;
-    w.store.insert_artifact(&row(code, "c")).await.unwrap();
-    let ctx = w.ctx();
-    // Nothing happened meanwhile: the fresh tokens stay.
-    w.store
-        .consume_artifact("default", code, "c", w.clock.now())
-        .await
-        .unwrap()
-        .unwrap();
-    w.store
-        .insert_artifact(&row(ArtifactKind::AccessToken, "at-1"))
-        .await
-        .unwrap();
-    assert!(
-        !user_tokens::revoke_if_replayed(&ctx, code, "c", "grant-1")
-            .await
-            .unwrap()
-    );
-    assert!(
-        w.store
-            .artifact("default", ArtifactKind::AccessToken, "at-1")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    // A replay revoked the family (code row included) before this redemption stored its
-    // tokens: they are revoked as well.
-    w.store.delete_family("default", "grant-1").await.unwrap();
-    w.store
-        .insert_artifact(&row(ArtifactKind::AccessToken, "at-2"))
-        .await
-        .unwrap();
-    assert!(
-        user_tokens::revoke_if_replayed(&ctx, code, "c", "grant-1")
-            .await
-            .unwrap()
-    );
-    assert!(
-        w.store
-            .artifact("default", ArtifactKind::AccessToken, "at-2")
-            .await
-            .unwrap()
-            .is_none()
-    );
-}
-
-#[tokio::test]
 async fn a_replay_whose_clock_reads_before_the_first_use_is_still_a_replay() {
     // Two nodes racing across a second boundary: the loser read the clock at t - 1, the winner
     // consumed the token at t. Without a reuse interval the loser must be refused.

@@ -15,6 +15,7 @@ mod flows;
 mod grants;
 mod hardening;
 mod login;
+mod logs;
 mod nodes;
 mod oidc_client;
 mod pages;

@@ -31,8 +31,142 @@ fn read_artifact(r: &dyn RowRead) -> StoreResult<Artifact> {
 /// (SQLite) or the row locks (PostgreSQL) are held for milliseconds, not the whole backlog.
 const PURGE_BATCH: i64 = 500;
 
+/// `INSERT INTO artifacts` of `rows` rows, their placeholders numbered from `$first`.
+fn insert_rows(rows: usize, first: usize) -> String {
+    let mut sql = concat!("INSERT INTO artifacts (", artifact_columns!(), ") VALUES ").to_owned();
+    for r in 0..rows {
+        let n = first + r * 10;
+        let row: Vec<String> = (n..n + 10).map(|i| format!("${i}")).collect();
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        sql.push_str(&row.join(", "));
+        sql.push(')');
+    }
+    sql
+}
+
+/// The redemption of a grant's source, `$1` now, `$2`–`$4` its key. Reuse touches the row
+/// without changing it, which on PostgreSQL locks it like a consumption would.
+fn redeem_sql(how: RedeemHow) -> &'static str {
+    match how {
+        RedeemHow::Consume => {
+            "UPDATE artifacts SET consumed_at = $1 WHERE tenant_id = $2 AND kind = $3 \
+             AND id_hash = $4 AND consumed_at IS NULL AND expires_at > $1"
+        }
+        RedeemHow::Reuse => {
+            "UPDATE artifacts SET consumed_at = consumed_at WHERE tenant_id = $2 AND kind = $3 \
+             AND id_hash = $4 AND consumed_at IS NOT NULL AND expires_at > $1"
+        }
+    }
+}
+
+/// A grant's rows, encoded, with its redemption's key: owned, to travel to the SQLite writer.
+struct OwnedGrant {
+    tenant: String,
+    redeem: Option<(String, String, RedeemHow, i64)>,
+    rows: Vec<(Artifact, String)>,
+}
+
+impl OwnedGrant {
+    fn of(w: &GrantWrite<'_>) -> StoreResult<Self> {
+        Ok(Self {
+            tenant: w.tenant.to_owned(),
+            redeem: w.redeem.map(|r| {
+                (
+                    r.kind.as_str().to_owned(),
+                    r.id_hash.to_owned(),
+                    r.how,
+                    r.now,
+                )
+            }),
+            rows: w
+                .issue
+                .iter()
+                .map(|a| Ok((a.clone(), encode(&a.payload)?)))
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    fn redeem_args(&self) -> Option<(&'static str, [Arg<'_>; 4])> {
+        let (kind, hash, how, now) = self.redeem.as_ref()?;
+        Some((
+            redeem_sql(*how),
+            [Int(*now), Text(&self.tenant), Text(kind), Text(hash)],
+        ))
+    }
+
+    fn row_args(&self) -> Vec<Arg<'_>> {
+        self.rows
+            .iter()
+            .flat_map(|(a, payload)| {
+                [
+                    Text(&a.tenant_id),
+                    Text(a.kind.as_str()),
+                    Text(&a.id_hash),
+                    Text(&a.family),
+                    Arg::OptText(a.client_id.as_deref()),
+                    Arg::OptText(a.user_id.as_deref()),
+                    Text(payload),
+                    Int(a.created_at),
+                    Int(a.expires_at),
+                    Arg::OptInt(a.consumed_at),
+                ]
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl ArtifactStore for SqlStore {
+    async fn commit_grant(&self, w: &GrantWrite<'_>) -> StoreResult<bool> {
+        let what = "grant";
+        let grant = OwnedGrant::of(w)?;
+        if let Some(lite) = self.lite() {
+            // In the writer's batch, in a savepoint of its own: an insert that fails undoes
+            // the redemption too.
+            return lite
+                .write(move |c| {
+                    if let Some((sql, args)) = grant.redeem_args()
+                        && lite::execute(c, sql, &args).map_err(lite::map_err(what))? == 0
+                    {
+                        return Ok(false);
+                    }
+                    if !grant.rows.is_empty() {
+                        let sql = insert_rows(grant.rows.len(), 1);
+                        lite::execute(c, &sql, &grant.row_args()).map_err(lite::map_err(what))?;
+                    }
+                    Ok(true)
+                })
+                .await;
+        }
+        // PostgreSQL: one statement, one round trip. The redemption's UPDATE locks the row (a
+        // racing one waits, then finds it consumed; a racing family DELETE waits, then finds
+        // it and, with its second pass, what was issued); the INSERT runs only if it matched.
+        let Some((redeem, key)) = grant.redeem_args() else {
+            let sql = insert_rows(grant.rows.len(), 1);
+            self.exec(what, &sql, &grant.row_args()).await?;
+            return Ok(true);
+        };
+        let mut args = key.to_vec();
+        let sql = if grant.rows.is_empty() {
+            format!("WITH src AS ({redeem} RETURNING 1) SELECT COUNT(*) AS n FROM src")
+        } else {
+            args.extend(grant.row_args());
+            let insert = insert_rows(grant.rows.len(), 5);
+            let (head, values) = insert
+                .split_once(" VALUES ")
+                .expect("an INSERT with VALUES");
+            format!(
+                "WITH src AS ({redeem} RETURNING 1), \
+                 ins AS ({head} SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM src)) \
+                 SELECT COUNT(*) AS n FROM src"
+            )
+        };
+        let n = self
+            .fetch_one_row(what, true, &sql, &args, |r| r.int("n"))
+            .await?;
+        Ok(n.unwrap_or_default() > 0)
+    }
+
     async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
         let sql = concat!(
             "INSERT INTO artifacts (",
@@ -138,11 +272,10 @@ impl ArtifactStore for SqlStore {
         let mut n = self.exec("artifact family", sql, &args).await?;
         if self.is_postgres() {
             // A PostgreSQL statement sees the rows committed when it started. A redemption
-            // racing with this revocation may commit new tokens of the family while the first
-            // DELETE runs; it then checks for its code (`revoke_if_replayed`). If that check
-            // still saw the code, the first DELETE had not committed yet, so this second one
-            // starts after the tokens were committed and removes them. (SQLite runs one writer
-            // at a time: one statement is enough.)
+            // racing with this revocation (`commit_grant`, one statement) locks its source row
+            // first: this DELETE then waits for its commit, and the second one, which starts
+            // after, sees and removes what it issued. (SQLite runs one writer at a time: one
+            // statement is enough.)
             n += self.exec("artifact family", sql, &args).await?;
         }
         Ok(n)
