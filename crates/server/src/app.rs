@@ -99,6 +99,21 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         if let Some(t) = metrics_task {
             t.abort();
         }
+        if let Some(b) = install.sql.write_batches() {
+            let (commits, writes, largest, sizes) = b.snapshot();
+            tracing::info!(
+                commits,
+                writes,
+                largest,
+                "1" = sizes[0],
+                "2-3" = sizes[1],
+                "4-7" = sizes[2],
+                "8-15" = sizes[3],
+                "16-31" = sizes[4],
+                "32+" = sizes[5],
+                "SQLite group commit since start: writes per transaction"
+            );
+        }
         install.sql.close().await;
     });
     Ok(Running {

@@ -3,8 +3,9 @@
 //! thread and back (which is what an async driver does for every statement, measured at about
 //! two thirds of a refresh rotation's database time). Writes go through one writer task that
 //! takes every write waiting in its queue into one transaction and commits once (group commit),
-//! then answers each; a write is acknowledged only after the commit that holds it. Each queued
-//! write runs inside its own savepoint, so one that fails leaves the others in the batch intact.
+//! then answers each; a write is acknowledged only after the commit that holds it. When one
+//! write of a batch fails, the batch is rolled back and each write runs again on its own, so
+//! the failure leaves the others intact.
 //! The writer's connection never checkpoints inside a commit: a blocking thread copies the WAL
 //! back into the database file (see `Checkpointer`).
 
@@ -42,24 +43,21 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// One queued write: runs inside the batch's transaction, answered after its commit.
 trait Job: Send {
-    /// Runs the write; `false` if it failed (its savepoint is then rolled back).
+    /// Runs the write (again, if its batch was rolled back); `false` if it failed.
     fn run(&mut self, c: &Connection) -> bool;
-    /// Sends the outcome: the write's own result, or `failed` when the batch did not commit.
+    /// Sends the outcome: the write's own result, or `failed` when it did not commit.
     fn answer(self: Box<Self>, failed: Option<StoreError>);
 }
 
 struct TypedJob<T, F> {
-    work: Option<F>,
+    work: F,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
 
-impl<T: Send, F: FnOnce(&Connection) -> StoreResult<T> + Send> Job for TypedJob<T, F> {
+impl<T: Send, F: Fn(&Connection) -> StoreResult<T> + Send> Job for TypedJob<T, F> {
     fn run(&mut self, c: &Connection) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        let r = work(c);
+        let r = (self.work)(c);
         let ok = r.is_ok();
         self.result = Some(r);
         ok
@@ -94,6 +92,7 @@ impl WriteBatches {
         self.largest.fetch_max(n as u64, Ordering::Relaxed);
         let bucket = (usize::BITS - n.leading_zeros()).saturating_sub(1).min(5) as usize;
         self.sizes[bucket].fetch_add(1, Ordering::Relaxed);
+        metrics::histogram!("tessera_sqlite_writes_per_commit").record(n as f64);
     }
 
     /// `commits, writes, largest, sizes` as plain numbers.
@@ -130,6 +129,9 @@ fn open_conn(path: &Path, write: bool) -> rusqlite::Result<Connection> {
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.set_prepared_statement_cache_capacity(64);
+    // Pages of the database file are read from a memory map rather than copied by a system
+    // call each time (a connection forgets its cache whenever another one commits).
+    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
     if write {
         // The writer waits for another process's lock asynchronously (see `begin_immediate`),
         // never by sleeping its thread; and it never checkpoints inside a commit.
@@ -182,6 +184,13 @@ impl Lite {
         })
     }
 
+    /// The write connection for a read, if nobody is using it: its page cache is never made
+    /// stale by a commit (it made them all), where a read connection must read the pages a
+    /// commit changed again.
+    pub(crate) fn idle_writer(&self) -> Option<OwnedMutexGuard<Connection>> {
+        self.write.clone().try_lock_owned().ok()
+    }
+
     /// The write connection, exclusively (a transaction), once the writer has finished its
     /// current batch.
     pub(crate) async fn writer_conn(&self) -> OwnedMutexGuard<Connection> {
@@ -192,11 +201,11 @@ impl Lite {
     pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: Fn(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(TypedJob {
-            work: Some(work),
+            work,
             result: None,
             reply,
         });
@@ -209,11 +218,14 @@ impl Lite {
             .map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))?
     }
 
-    /// Copies the WAL back into the database file (at close: the next start reads less).
-    pub(crate) fn checkpoint(&self) {
-        if let Ok(c) = open_conn(&self.path, false) {
-            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
+    /// At close: copies the WAL back into the database file and empties it, once the writer
+    /// has finished (best effort: a reader still busy leaves it for the next start).
+    pub(crate) async fn close(&self) {
+        let writer = self.write.lock().await;
+        // Waiting here is fine: a background checkpoint may still be finishing.
+        let _ = writer.busy_timeout(Duration::from_secs(2));
+        let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let _ = writer.busy_timeout(Duration::ZERO);
     }
 }
 
@@ -274,6 +286,9 @@ async fn writer(
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
     while let Some(first) = rx.recv().await {
         batch.push(first);
+        // Let the requests that are ready to run reach their writes too: on a busy core they
+        // join this transaction instead of each paying for a commit of its own.
+        tokio::task::yield_now().await;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(j) => batch.push(j),
@@ -285,39 +300,39 @@ async fn writer(
             Ok(()) => run_batch(&lock, &mut batch),
             Err(e) => Err(map_err("write")(e)),
         };
+        let pages = pages_written(&lock);
         drop(lock);
-        if outcome.is_ok() {
+        if outcome.is_ok() && !batch.is_empty() {
             batches.record(batch.len());
         }
         for job in batch.drain(..) {
             job.answer(outcome.as_ref().err().cloned());
         }
-        checkpoint.after_commit();
+        checkpoint.after_commit(pages);
     }
 }
 
 /// Copies the WAL back into the database file, on a blocking thread (a checkpoint ends with an
-/// fsync, which no request should wait for), every [`CHECKPOINT_AFTER`] commits or a second
-/// after the last one. Those run beside the writer, which keeps appending, so the WAL is never
-/// quite all copied when the next write begins, and SQLite starts it over only then. So once it
-/// holds [`RESTART_FRAMES`] pages, a checkpoint holds the write lock while it copies the last
-/// few: the next write then starts the WAL from the beginning instead of growing it.
+/// fsync, which no request should wait for), once [`CHECKPOINT_PAGES`] pages were written since
+/// the last one, or a second after it. Those run beside the writer, which keeps appending, so
+/// the WAL is never quite all copied when the next write begins, and SQLite starts the WAL over
+/// only then. So once [`RESTART_PAGES`] pages were written since it last started over, a
+/// checkpoint holds the write lock while it copies the last few: the next write then starts the
+/// WAL from the beginning instead of growing it.
 struct Checkpointer {
     path: PathBuf,
     write: Arc<tokio::sync::Mutex<Connection>>,
     conn: Arc<Mutex<Option<Connection>>>,
     running: Arc<AtomicBool>,
-    /// Pages in the WAL at the last checkpoint.
-    frames: Arc<AtomicU64>,
-    commits: u64,
+    since_checkpoint: u64,
+    since_restart: u64,
     last: Instant,
 }
 
-/// Commits between checkpoints, at most.
-const CHECKPOINT_AFTER: u64 = 32;
-/// WAL pages (4 KiB each) beyond which a checkpoint starts it over (with the pages written
-/// until the next check, about the 1,000 of SQLite's own default).
-const RESTART_FRAMES: u64 = 512;
+/// WAL pages written between checkpoints, at most.
+const CHECKPOINT_PAGES: u64 = 2_000;
+/// WAL pages (4 KiB each) after which a checkpoint starts it over: SQLite's own default.
+const RESTART_PAGES: u64 = 4_000;
 
 impl Checkpointer {
     fn new(path: PathBuf, write: Arc<tokio::sync::Mutex<Connection>>) -> Self {
@@ -326,25 +341,30 @@ impl Checkpointer {
             write,
             conn: Arc::default(),
             running: Arc::default(),
-            frames: Arc::default(),
-            commits: 0,
+            since_checkpoint: 0,
+            since_restart: 0,
             last: Instant::now(),
         }
     }
 
-    fn after_commit(&mut self) {
-        self.commits += 1;
-        if self.commits < CHECKPOINT_AFTER && self.last.elapsed() < CHECKPOINT_EVERY {
+    /// `pages`: what the commit wrote to the WAL.
+    fn after_commit(&mut self, pages: u64) {
+        self.since_checkpoint += pages;
+        self.since_restart += pages;
+        if self.since_checkpoint < CHECKPOINT_PAGES && self.last.elapsed() < CHECKPOINT_EVERY {
             return;
         }
         if self.running.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.commits = 0;
+        self.since_checkpoint = 0;
         self.last = Instant::now();
-        let restart = self.frames.load(Ordering::Relaxed) >= RESTART_FRAMES;
+        let restart = self.since_restart >= RESTART_PAGES;
+        if restart {
+            self.since_restart = 0;
+        }
         let (path, conn, running) = (self.path.clone(), self.conn.clone(), self.running.clone());
-        let (frames, write) = (self.frames.clone(), self.write.clone());
+        let write = self.write.clone();
         tokio::spawn(async move {
             // Writes wait (in their queue, not on a thread) while the last pages are copied.
             let lock = if restart {
@@ -352,50 +372,81 @@ impl Checkpointer {
             } else {
                 None
             };
-            let copied = tokio::task::spawn_blocking(move || {
-                let mut slot = conn.lock().ok()?;
-                if slot.is_none() {
-                    *slot = open_conn(&path, false).ok();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Ok(mut slot) = conn.lock() {
+                    if slot.is_none() {
+                        *slot = open_conn(&path, false).ok();
+                    }
+                    if let Some(c) = slot.as_ref() {
+                        let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    }
                 }
-                let c = slot.as_ref()?;
-                let in_wal = c
-                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-                    .ok()?;
                 drop(lock);
-                Some(in_wal)
             })
             .await;
-            if let Ok(Some(n)) = copied {
-                frames.store(n.max(0) as u64, Ordering::Relaxed);
-            }
             running.store(false, Ordering::Release);
         });
     }
 }
 
-/// One transaction around every job; each in a savepoint of its own. `Err` when the batch did
-/// not commit (every job is then answered with it).
-fn run_batch(c: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
-    let step = |sql: &str| c.execute_batch(sql).map_err(map_err("write batch"));
+/// Pages the connection wrote since the last call (to the WAL, in WAL mode).
+fn pages_written(c: &Connection) -> u64 {
+    let (mut current, mut highest) = (0, 0);
+    // SAFETY: the handle is the live connection's own, used on this thread only for the call;
+    // sqlite3_db_status reads (and resets) a counter of that connection.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            c.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE,
+            &mut current,
+            &mut highest,
+            1,
+        )
+    };
+    if rc == 0 { current.max(0) as u64 } else { 0 }
+}
+
+/// One transaction around every job. When one fails, the transaction is rolled back and each
+/// job runs again in a transaction of its own, so the failure is that job's alone (a write that
+/// fails is rare: a duplicate key, a full disk). Jobs are answered by the caller: `Err` when
+/// the batch did not commit, with every job's own result otherwise (`run_alone` answers those
+/// it ran).
+fn run_batch(c: &Connection, batch: &mut Vec<Box<dyn Job>>) -> StoreResult<()> {
+    let mut all_ok = true;
     for job in batch.iter_mut() {
-        step("SAVEPOINT job")?;
-        let ok = job.run(c);
-        if c.is_autocommit() {
-            // SQLite rolled the whole transaction back (an I/O error, a full disk).
-            return Err(StoreError::Backend(
-                "the write transaction was rolled back by SQLite".into(),
-            ));
+        if !job.run(c) {
+            all_ok = false;
+            break;
         }
-        if !ok {
-            step("ROLLBACK TO job")?;
+    }
+    if all_ok {
+        let committed = c.execute_batch("COMMIT").map_err(map_err("write batch"));
+        if committed.is_err() && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
         }
-        step("RELEASE job")?;
+        return committed;
     }
-    let committed = step("COMMIT");
-    if committed.is_err() && !c.is_autocommit() {
-        let _ = c.execute_batch("ROLLBACK");
+    if !c.is_autocommit() {
+        c.execute_batch("ROLLBACK")
+            .map_err(map_err("write batch"))?;
     }
-    committed
+    for mut job in batch.drain(..) {
+        let alone = c
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(map_err("write"))
+            .and_then(|()| {
+                if job.run(c) {
+                    c.execute_batch("COMMIT").map_err(map_err("write"))
+                } else {
+                    c.execute_batch("ROLLBACK").map_err(map_err("write"))
+                }
+            });
+        if alone.is_err() && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        job.answer(alone.err());
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,19 +605,28 @@ mod tests {
         })
         .await
         .unwrap();
-        // 50 writes queued at once; every fifth inserts a key that is already there.
-        let writes = (0..50i64).map(|i| {
+        let insert = |k: i64| {
             let lite = lite.clone();
             tokio::spawn(async move {
-                let k = if i % 5 == 4 { 0 } else { i };
                 lite.write(move |c| {
                     execute(c, "INSERT INTO t (k) VALUES ($1)", &[Arg::Int(k)])
                         .map_err(map_err("insert"))
                 })
                 .await
             })
-        });
-        let results: Vec<_> = futures_all(writes.collect()).await;
+        };
+        // 50 writes queued at once share commits.
+        let results = futures_all((1..=50).map(insert).collect()).await;
+        assert!(results.iter().all(|r| r.is_ok()));
+        let (commits, writes, largest, _) = lite.batches.snapshot();
+        assert_eq!(writes, 51);
+        assert!(
+            commits < writes && largest > 1,
+            "{commits} commits, largest {largest}"
+        );
+        // 50 more; every fifth inserts a key that is already there.
+        let keys = (51..=100).map(|i| if i % 5 == 0 { 1 } else { i });
+        let results = futures_all(keys.map(insert).collect()).await;
         let conflicts = results
             .iter()
             .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
@@ -577,14 +637,8 @@ mod tests {
         let rows = query(reader.conn(), "SELECT COUNT(*) AS n FROM t", &[], 1).unwrap();
         assert_eq!(
             rows[0].int("n").unwrap(),
-            40,
+            90,
             "every write but the failed ones"
-        );
-        let (commits, writes, largest, _) = lite.batches.snapshot();
-        assert_eq!(writes, 51);
-        assert!(
-            commits < writes && largest > 1,
-            "{commits} commits, largest {largest}"
         );
     }
 

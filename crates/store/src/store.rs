@@ -217,7 +217,7 @@ impl SqlStore {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(lite) => lite.checkpoint(),
+            Pool::Sqlite(lite) => lite.close().await,
             Pool::Postgres(p) => p.close().await,
         }
     }
@@ -279,7 +279,11 @@ impl SqlStore {
     pub(crate) async fn pooled(&self, what: &str, write: bool) -> StoreResult<Pooled> {
         match &self.pool {
             Pool::Sqlite(lite) if write => Ok(Pooled::SqliteWrite(lite.writer_conn().await)),
-            Pool::Sqlite(lite) => lite.reader().map(Pooled::Sqlite),
+            // A point read: on the write connection when it is free (its cache is warm).
+            Pool::Sqlite(lite) => match lite.idle_writer() {
+                Some(w) => Ok(Pooled::SqliteWrite(w)),
+                None => lite.reader().map(Pooled::Sqlite),
+            },
             Pool::Postgres(p) => p
                 .acquire()
                 .await
