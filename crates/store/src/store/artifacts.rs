@@ -142,8 +142,10 @@ impl ArtifactStore for SqlStore {
         // racing one waits, then finds it consumed; a racing family DELETE waits, then finds
         // it and, with its second pass, what was issued); the INSERT runs only if it matched.
         let Some((redeem, key)) = grant.redeem_args() else {
-            let sql = insert_rows(grant.rows.len(), 1);
-            self.exec(what, &sql, &grant.row_args()).await?;
+            if !grant.rows.is_empty() {
+                let sql = insert_rows(grant.rows.len(), 1);
+                self.exec(what, &sql, &grant.row_args()).await?;
+            }
             return Ok(true);
         };
         let mut args = key.to_vec();

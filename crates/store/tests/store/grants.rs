@@ -100,6 +100,25 @@ pub(crate) async fn grants_commit_their_redemption_and_tokens_together(s: &dyn S
     };
     assert!(s.commit_grant(&plain).await.unwrap());
     assert!(exists(s, AT, "at-4").await);
+    // Nor anything to store (a JWT access token, no refresh token): nothing to do.
+    let nothing = GrantWrite {
+        issue: &[],
+        ..plain
+    };
+    assert!(s.commit_grant(&nothing).await.unwrap());
+    // A redemption that issues no row (a code for a JWT, no refresh token) still consumes.
+    s.insert_artifact(&artifact(RT, "bare", "fam4", 1_000))
+        .await
+        .unwrap();
+    let bare = GrantWrite {
+        tenant: T,
+        redeem: Some(redeem("bare", RedeemHow::Consume, 200)),
+        issue: &[],
+    };
+    assert!(s.commit_grant(&bare).await.unwrap());
+    assert!(!s.commit_grant(&bare).await.unwrap());
+    let spent = s.artifact(T, RT, "bare").await.unwrap().unwrap();
+    assert_eq!(spent.consumed_at, Some(200));
 }
 
 pub(crate) async fn a_grant_that_fails_to_store_a_token_does_not_spend_its_source(s: &dyn Store) {
