@@ -207,6 +207,62 @@ async fn client_loop(
     }
 }
 
+/// After the restart: everything a client was handed still is what it was.
+async fn check_after_restart(after: &Node, l: &Ledger, spa: &str) {
+    let http = reqwest::Client::new();
+    let base = after.base.clone();
+
+    // Every access token and ID token handed out still works.
+    let jwks = after.jwks().await;
+    for at in &l.access_tokens {
+        let r = http
+            .get(after.url("userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "an access token returned before the crash is lost"
+        );
+    }
+    for id in &l.id_tokens {
+        verify_with(&jwks, ISSUER, id, spa);
+    }
+    // Returned, unused codes and refresh tokens still work.
+    for code in &l.live_codes {
+        let t = token(&http, &base, &redeem_form(spa, code)).await.unwrap();
+        assert!(t.is_some(), "a code returned before the crash is lost");
+    }
+    for rt in &l.live_refresh_tokens {
+        let t = token(&http, &base, &refresh_form(spa, rt)).await.unwrap();
+        assert!(
+            t.is_some(),
+            "a refresh token returned before the crash is lost"
+        );
+    }
+    // In-flight ones are either (no server error, no hang).
+    for code in &l.uncertain_codes {
+        token(&http, &base, &redeem_form(spa, code)).await.unwrap();
+    }
+    for rt in &l.uncertain_refresh_tokens {
+        token(&http, &base, &refresh_form(spa, rt)).await.unwrap();
+    }
+    // Used ones stay used (these replays revoke their grants, so they go last).
+    for code in &l.used_codes {
+        let t = token(&http, &base, &redeem_form(spa, code)).await.unwrap();
+        assert!(t.is_none(), "a redeemed code works again after the crash");
+    }
+    for rt in &l.used_refresh_tokens {
+        let t = token(&http, &base, &refresh_form(spa, rt)).await.unwrap();
+        assert!(
+            t.is_none(),
+            "a rotated refresh token works again after the crash"
+        );
+    }
+}
+
 async fn crash_and_recover(inst: Installation) {
     let op = &inst.operator;
     op.user(EMAIL, PASSWORD);
@@ -250,59 +306,172 @@ async fn crash_and_recover(inst: Installation) {
     );
 
     let after: Node = inst.start_node("after").await;
-    let http = reqwest::Client::new();
-    let base = after.base.clone();
-
-    // Every access token and ID token handed out still works.
-    let jwks = after.jwks().await;
-    for at in &l.access_tokens {
-        let r = http
-            .get(after.url("userinfo"))
-            .bearer_auth(at)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            200,
-            "an access token returned before the crash is lost"
-        );
-    }
-    for id in &l.id_tokens {
-        verify_with(&jwks, ISSUER, id, &spa);
-    }
-    // Returned, unused codes and refresh tokens still work.
-    for code in &l.live_codes {
-        let t = token(&http, &base, &redeem_form(&spa, code)).await.unwrap();
-        assert!(t.is_some(), "a code returned before the crash is lost");
-    }
-    for rt in &l.live_refresh_tokens {
-        let t = token(&http, &base, &refresh_form(&spa, rt)).await.unwrap();
-        assert!(
-            t.is_some(),
-            "a refresh token returned before the crash is lost"
-        );
-    }
-    // In-flight ones are either (no server error, no hang).
-    for code in &l.uncertain_codes {
-        token(&http, &base, &redeem_form(&spa, code)).await.unwrap();
-    }
-    for rt in &l.uncertain_refresh_tokens {
-        token(&http, &base, &refresh_form(&spa, rt)).await.unwrap();
-    }
-    // Used ones stay used (these replays revoke their grants, so they go last).
-    for code in &l.used_codes {
-        let t = token(&http, &base, &redeem_form(&spa, code)).await.unwrap();
-        assert!(t.is_none(), "a redeemed code works again after the crash");
-    }
-    for rt in &l.used_refresh_tokens {
-        let t = token(&http, &base, &refresh_form(&spa, rt)).await.unwrap();
-        assert!(
-            t.is_none(),
-            "a rotated refresh token works again after the crash"
-        );
-    }
+    check_after_restart(&after, &l, &spa).await;
     eprintln!("crash test: {}", l.summary());
+    drop(after);
+    inst.remove().await;
+}
+
+/// SQLite's group commit on /metrics: (writes, commits) since start.
+async fn commit_figures(http: &reqwest::Client, node: &Node) -> (f64, f64) {
+    let text = http
+        .get(node.url("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let get = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        get("tessera_sqlite_writes_per_commit_sum"),
+        get("tessera_sqlite_writes_per_commit_count"),
+    )
+}
+
+/// One refresh chain, rotated as fast as the node answers, until asked to stop (its newest
+/// token is then live) or the node dies (its newest token was in flight).
+async fn rotate(
+    node: String,
+    spa: String,
+    mut rt: String,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        match token(&http, &node, &refresh_form(&spa, &rt)).await {
+            Err(_) => {
+                ledger.lock().unwrap().uncertain_refresh_tokens.push(rt);
+                return;
+            }
+            Ok(None) => panic!("a fresh refresh token was refused"),
+            Ok(Some(t)) => {
+                let next = t["refresh_token"].as_str().unwrap().to_owned();
+                let mut l = ledger.lock().unwrap();
+                l.used_refresh_tokens.push(std::mem::replace(&mut rt, next));
+                l.access_tokens
+                    .push(t["access_token"].as_str().unwrap().to_owned());
+                l.id_tokens.push(t["id_token"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    ledger.lock().unwrap().live_refresh_tokens.push(rt);
+}
+
+/// `kill -9` while the SQLite writer has batches of rotations and code redemptions in flight:
+/// every answered request's writes survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_while_group_commits_are_in_flight_loses_no_answered_write() {
+    let inst = Installation::sqlite();
+    let op = &inst.operator;
+    op.user(EMAIL, PASSWORD);
+    let spa = op.spa(&[]);
+    let mut node = inst.start_node("before").await;
+    let http = reqwest::Client::new();
+    // 24 logins: 16 start refresh chains, 8 codes are redeemed under the load.
+    let mut chains = Vec::new();
+    let mut codes = Vec::new();
+    for i in 0..24 {
+        // A browser each: a second login in one browser would be answered by its session.
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let code = login(&browser, &node.base, &spa).await.unwrap();
+        if i < 8 {
+            codes.push(code);
+            continue;
+        }
+        let t = token(&http, &node.base, &redeem_form(&spa, &code))
+            .await
+            .unwrap()
+            .unwrap();
+        chains.push(t["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let (writes0, commits0) = commit_figures(&http, &node).await;
+    // Half the chains stop just before the kill (their newest tokens are live); the others
+    // rotate until it (their last request is in flight).
+    let (stop_half, never) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let workers: Vec<_> = chains
+        .into_iter()
+        .enumerate()
+        .map(|(i, rt)| {
+            let stop = if i % 2 == 0 { &stop_half } else { &never };
+            tokio::spawn(rotate(
+                node.base.clone(),
+                spa.clone(),
+                rt,
+                ledger.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    // Under load until the writer has committed batches of several writes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (writes, commits) = commit_figures(&http, &node).await;
+        let (writes, commits) = (writes - writes0, commits - commits0);
+        if commits >= 50.0 && writes >= 2.0 * commits {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no group commits: {writes} writes in {commits} commits"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The codes go in with the rotations, then the node dies mid-batch.
+    let redeemers: Vec<_> = codes
+        .into_iter()
+        .map(|code| {
+            let (node, spa, ledger) = (node.base.clone(), spa.clone(), ledger.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                match token(&http, &node, &redeem_form(&spa, &code)).await {
+                    Err(_) => ledger.lock().unwrap().uncertain_codes.push(code),
+                    Ok(None) => panic!("a fresh code was refused"),
+                    Ok(Some(t)) => {
+                        let mut l = ledger.lock().unwrap();
+                        l.used_codes.push(code);
+                        l.access_tokens
+                            .push(t["access_token"].as_str().unwrap().to_owned());
+                        l.live_refresh_tokens
+                            .push(t["refresh_token"].as_str().unwrap().to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    stop_half.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    node.kill();
+    for w in workers.into_iter().chain(redeemers) {
+        w.await.expect("a client panicked");
+    }
+    let l = std::mem::take(&mut *ledger.lock().unwrap());
+    assert!(
+        l.used_refresh_tokens.len() >= 100
+            && l.live_refresh_tokens.len() >= 8
+            && !l.uncertain_refresh_tokens.is_empty(),
+        "the kill did not land under load: {}",
+        l.summary()
+    );
+    let after = inst.start_node("after").await;
+    check_after_restart(&after, &l, &spa).await;
+    eprintln!("group-commit crash test: {}", l.summary());
     drop(after);
     inst.remove().await;
 }
