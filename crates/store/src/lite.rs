@@ -129,9 +129,6 @@ fn open_conn(path: &Path, write: bool) -> rusqlite::Result<Connection> {
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.set_prepared_statement_cache_capacity(64);
-    // Pages of the database file are read from a memory map rather than copied by a system
-    // call each time (a connection forgets its cache whenever another one commits).
-    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
     if write {
         // The writer waits for another process's lock asynchronously (see `begin_immediate`),
         // never by sleeping its thread; and it never checkpoints inside a commit.
@@ -282,7 +279,7 @@ async fn writer(
     batches: Arc<WriteBatches>,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
 ) {
-    let mut checkpoint = Checkpointer::new(path, conn.clone());
+    let mut checkpoint = Checkpointer::new(path);
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -296,6 +293,7 @@ async fn writer(
             }
         }
         let mut lock = conn.clone().lock_owned().await;
+        checkpoint.copy_tail(&lock);
         let outcome = match begin_immediate(&mut lock).await {
             Ok(()) => run_batch(&lock, &mut batch),
             Err(e) => Err(map_err("write")(e)),
@@ -316,14 +314,15 @@ async fn writer(
 /// fsync, which no request should wait for), once [`CHECKPOINT_PAGES`] pages were written since
 /// the last one, or a second after it. Those run beside the writer, which keeps appending, so
 /// the WAL is never quite all copied when the next write begins, and SQLite starts the WAL over
-/// only then. So once [`RESTART_PAGES`] pages were written since it last started over, a
-/// checkpoint holds the write lock while it copies the last few: the next write then starts the
-/// WAL from the beginning instead of growing it.
+/// only then. So once [`RESTART_PAGES`] pages were written since it last started over, the
+/// writer itself copies the few pages written during the background pass before its next
+/// transaction, which then starts the WAL from the beginning instead of growing it.
 struct Checkpointer {
     path: PathBuf,
-    write: Arc<tokio::sync::Mutex<Connection>>,
     conn: Arc<Mutex<Option<Connection>>>,
     running: Arc<AtomicBool>,
+    /// A restart is due: the writer copies the last pages before its next transaction.
+    tail: Arc<AtomicBool>,
     since_checkpoint: u64,
     since_restart: u64,
     last: Instant,
@@ -335,12 +334,12 @@ const CHECKPOINT_PAGES: u64 = 2_000;
 const RESTART_PAGES: u64 = 4_000;
 
 impl Checkpointer {
-    fn new(path: PathBuf, write: Arc<tokio::sync::Mutex<Connection>>) -> Self {
+    fn new(path: PathBuf) -> Self {
         Self {
             path,
-            write,
             conn: Arc::default(),
             running: Arc::default(),
+            tail: Arc::default(),
             since_checkpoint: 0,
             since_restart: 0,
             last: Instant::now(),
@@ -364,28 +363,30 @@ impl Checkpointer {
             self.since_restart = 0;
         }
         let (path, conn, running) = (self.path.clone(), self.conn.clone(), self.running.clone());
-        let write = self.write.clone();
-        tokio::spawn(async move {
-            // Writes wait (in their queue, not on a thread) while the last pages are copied.
-            let lock = if restart {
-                Some(write.lock_owned().await)
-            } else {
-                None
-            };
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Ok(mut slot) = conn.lock() {
-                    if slot.is_none() {
-                        *slot = open_conn(&path, false).ok();
-                    }
-                    if let Some(c) = slot.as_ref() {
-                        let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    }
+        let tail = self.tail.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(mut slot) = conn.lock() {
+                if slot.is_none() {
+                    *slot = open_conn(&path, false).ok();
                 }
-                drop(lock);
-            })
-            .await;
+                if let Some(c) = slot.as_ref() {
+                    let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            }
+            if restart {
+                tail.store(true, Ordering::Release);
+            }
             running.store(false, Ordering::Release);
         });
+    }
+
+    /// Before the writer's next transaction: when a restart is due, copies the pages written
+    /// since the background pass (a few; on the writer's own connection, so no other write
+    /// can come between), which lets that transaction start the WAL over.
+    fn copy_tail(&self, c: &Connection) {
+        if self.tail.swap(false, Ordering::AcqRel) {
+            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
     }
 }
 
