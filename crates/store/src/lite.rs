@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -28,6 +28,9 @@ use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 
 use crate::sql::{Arg, RowRead};
 
+mod checkpoint;
+use checkpoint::{Checkpointer, pages_written};
+
 type StoreResult<T> = Result<T, StoreError>;
 
 /// Idle read connections kept open; more are opened when several threads read at once.
@@ -38,8 +41,6 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// How long a write waits for another process's write lock (a CLI command) before failing.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
-/// The longest the WAL goes without a checkpoint while writes arrive.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// One queued write: runs inside the batch's transaction, answered after its commit.
 trait Job: Send {
@@ -308,103 +309,6 @@ async fn writer(
         }
         checkpoint.after_commit(pages);
     }
-}
-
-/// Copies the WAL back into the database file, on a blocking thread (a checkpoint ends with an
-/// fsync, which no request should wait for), once [`CHECKPOINT_PAGES`] pages were written since
-/// the last one, or a second after it. Those run beside the writer, which keeps appending, so
-/// the WAL is never quite all copied when the next write begins, and SQLite starts the WAL over
-/// only then. So once [`RESTART_PAGES`] pages were written since it last started over, the
-/// writer itself copies the few pages written during the background pass before its next
-/// transaction, which then starts the WAL from the beginning instead of growing it.
-struct Checkpointer {
-    path: PathBuf,
-    conn: Arc<Mutex<Option<Connection>>>,
-    running: Arc<AtomicBool>,
-    /// A restart is due: the writer copies the last pages before its next transaction.
-    tail: Arc<AtomicBool>,
-    since_checkpoint: u64,
-    since_restart: u64,
-    last: Instant,
-}
-
-/// WAL pages written between checkpoints, at most.
-const CHECKPOINT_PAGES: u64 = 2_000;
-/// WAL pages (4 KiB each) after which a checkpoint starts it over: SQLite's own default.
-const RESTART_PAGES: u64 = 4_000;
-
-impl Checkpointer {
-    fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            conn: Arc::default(),
-            running: Arc::default(),
-            tail: Arc::default(),
-            since_checkpoint: 0,
-            since_restart: 0,
-            last: Instant::now(),
-        }
-    }
-
-    /// `pages`: what the commit wrote to the WAL.
-    fn after_commit(&mut self, pages: u64) {
-        self.since_checkpoint += pages;
-        self.since_restart += pages;
-        if self.since_checkpoint < CHECKPOINT_PAGES && self.last.elapsed() < CHECKPOINT_EVERY {
-            return;
-        }
-        if self.running.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        self.since_checkpoint = 0;
-        self.last = Instant::now();
-        let restart = self.since_restart >= RESTART_PAGES;
-        if restart {
-            self.since_restart = 0;
-        }
-        let (path, conn, running) = (self.path.clone(), self.conn.clone(), self.running.clone());
-        let tail = self.tail.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Ok(mut slot) = conn.lock() {
-                if slot.is_none() {
-                    *slot = open_conn(&path, false).ok();
-                }
-                if let Some(c) = slot.as_ref() {
-                    let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                }
-            }
-            if restart {
-                tail.store(true, Ordering::Release);
-            }
-            running.store(false, Ordering::Release);
-        });
-    }
-
-    /// Before the writer's next transaction: when a restart is due, copies the pages written
-    /// since the background pass (a few; on the writer's own connection, so no other write
-    /// can come between), which lets that transaction start the WAL over.
-    fn copy_tail(&self, c: &Connection) {
-        if self.tail.swap(false, Ordering::AcqRel) {
-            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
-    }
-}
-
-/// Pages the connection wrote since the last call (to the WAL, in WAL mode).
-fn pages_written(c: &Connection) -> u64 {
-    let (mut current, mut highest) = (0, 0);
-    // SAFETY: the handle is the live connection's own, used on this thread only for the call;
-    // sqlite3_db_status reads (and resets) a counter of that connection.
-    let rc = unsafe {
-        rusqlite::ffi::sqlite3_db_status(
-            c.handle(),
-            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE,
-            &mut current,
-            &mut highest,
-            1,
-        )
-    };
-    if rc == 0 { current.max(0) as u64 } else { 0 }
 }
 
 /// One transaction around every job. When one fails, the transaction is rolled back and each
