@@ -26,7 +26,7 @@ use rusqlite::{
 use tessera_core::StoreError;
 use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 
-use crate::sql::{Arg, RowRead};
+use crate::sql::{Arg, RowRead, Value};
 
 mod checkpoint;
 use checkpoint::{Checkpointer, pages_written};
@@ -216,13 +216,31 @@ impl Lite {
             .map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))?
     }
 
+    /// Runs one statement (`execute`, or `query` for `… RETURNING`) as a write of the next
+    /// group commit.
+    pub(crate) async fn write_statement<T: Send + 'static>(
+        &self,
+        what: &str,
+        sql: &str,
+        args: &[Arg<'_>],
+        run: fn(&Connection, &str, &[Arg<'_>]) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let (what, sql) = (what.to_owned(), sql.to_owned());
+        let values: Vec<Value> = args.iter().map(Value::from).collect();
+        self.write(move |c| {
+            let args: Vec<Arg<'_>> = values.iter().map(Value::arg).collect();
+            run(c, &sql, &args).map_err(map_err(&what))
+        })
+        .await
+    }
+
     /// At close: copies the WAL back into the database file and empties it, once the writer
     /// has finished (best effort: a reader still busy leaves it for the next start).
     pub(crate) async fn close(&self) {
         let writer = self.write.lock().await;
         // Waiting here is fine: a background checkpoint may still be finishing.
         let _ = writer.busy_timeout(Duration::from_secs(2));
-        let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        checkpoint::run(&writer, "TRUNCATE");
         let _ = writer.busy_timeout(Duration::ZERO);
     }
 }
@@ -313,23 +331,13 @@ async fn writer(
 
 /// One transaction around every job. When one fails, the transaction is rolled back and each
 /// job runs again in a transaction of its own, so the failure is that job's alone (a write that
-/// fails is rare: a duplicate key, a full disk). Jobs are answered by the caller: `Err` when
-/// the batch did not commit, with every job's own result otherwise (`run_alone` answers those
-/// it ran).
+/// fails is rare: a duplicate key, a full disk). `Err` when the batch did not commit (the caller
+/// answers every job with it); jobs run again alone are answered here, and `batch` is then
+/// empty.
 fn run_batch(c: &Connection, batch: &mut Vec<Box<dyn Job>>) -> StoreResult<()> {
-    let mut all_ok = true;
-    for job in batch.iter_mut() {
-        if !job.run(c) {
-            all_ok = false;
-            break;
-        }
-    }
+    let all_ok = batch.iter_mut().all(|job| job.run(c));
     if all_ok {
-        let committed = c.execute_batch("COMMIT").map_err(map_err("write batch"));
-        if committed.is_err() && !c.is_autocommit() {
-            let _ = c.execute_batch("ROLLBACK");
-        }
-        return committed;
+        return finish(c, true, "write batch");
     }
     if !c.is_autocommit() {
         c.execute_batch("ROLLBACK")
@@ -340,18 +348,24 @@ fn run_batch(c: &Connection, batch: &mut Vec<Box<dyn Job>>) -> StoreResult<()> {
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(map_err("write"))
             .and_then(|()| {
-                if job.run(c) {
-                    c.execute_batch("COMMIT").map_err(map_err("write"))
-                } else {
-                    c.execute_batch("ROLLBACK").map_err(map_err("write"))
-                }
+                let ok = job.run(c);
+                finish(c, ok, "write")
             });
-        if alone.is_err() && !c.is_autocommit() {
-            let _ = c.execute_batch("ROLLBACK");
-        }
         job.answer(alone.err());
     }
     Ok(())
+}
+
+/// Ends the open transaction: `COMMIT` when `commit`, else `ROLLBACK`; a failed `COMMIT`
+/// leaves nothing open behind it.
+fn finish(c: &Connection, commit: bool, what: &str) -> StoreResult<()> {
+    let ended = c
+        .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })
+        .map_err(map_err(what));
+    if ended.is_err() && !c.is_autocommit() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    ended
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,6 +41,19 @@ impl Value {
     }
 }
 
+/// An argument, owned (to travel to the SQLite writer with its statement).
+impl From<&Arg<'_>> for Value {
+    fn from(a: &Arg<'_>) -> Self {
+        match *a {
+            Arg::Text(s) => Value::Text(Some(s.to_owned())),
+            Arg::OptText(s) => Value::Text(s.map(str::to_owned)),
+            Arg::Int(i) => Value::Int(Some(i)),
+            Arg::OptInt(i) => Value::Int(i),
+            Arg::Bytes(b) => Value::Bytes(b.to_vec()),
+        }
+    }
+}
+
 /// The column kinds `Value` can hold, to read a row whose shape is known.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {

@@ -24,7 +24,7 @@ use crate::{
     decode, encode,
     lite::{self, Lite},
     map_err,
-    sql::{Arg, Pooled, RowRead, SqliteTx, Tx, Value},
+    sql::{Arg, Pooled, RowRead, SqliteTx, Tx},
 };
 
 /// Where an installation's database is: `sqlite://PATH` (the embedded default, a file in the
@@ -201,10 +201,7 @@ impl SqlStore {
     /// SQLite's group-commit figures (transactions and the writes they held); `None` on
     /// PostgreSQL, where each write commits on its own connection.
     pub fn write_batches(&self) -> Option<&lite::WriteBatches> {
-        match &self.pool {
-            Pool::Sqlite(lite) => Some(&lite.batches),
-            Pool::Postgres(_) => None,
-        }
+        self.lite().map(|l| &*l.batches)
     }
 
     /// `sqlite` or `postgres`.
@@ -333,15 +330,8 @@ impl SqlStore {
                 "{what}: text with a NUL character cannot be stored"
             )));
         }
-        if let Pool::Sqlite(lite) = &self.pool {
-            let (what, sql) = (what.to_owned(), sql.to_owned());
-            let args = owned(args);
-            return lite
-                .write(move |c| {
-                    let args: Vec<Arg<'_>> = args.iter().map(Value::arg).collect();
-                    lite::execute(c, &sql, &args).map_err(lite::map_err(&what))
-                })
-                .await;
+        if let Some(lite) = self.lite() {
+            return lite.write_statement(what, sql, args, lite::execute).await;
         }
         self.pooled(what, true)
             .await?
@@ -385,16 +375,11 @@ impl SqlStore {
         if has_nul(args) {
             return Ok(None);
         }
-        if let (Pool::Sqlite(lite), true) = (&self.pool, write) {
-            let (what, sql) = (what.to_owned(), sql.to_owned());
-            let args = owned(args);
-            let row = lite
-                .write(move |c| {
-                    let args: Vec<Arg<'_>> = args.iter().map(Value::arg).collect();
-                    lite::query(c, &sql, &args, 1).map_err(lite::map_err(&what))
-                })
+        if let (Some(lite), true) = (self.lite(), write) {
+            let rows = lite
+                .write_statement(what, sql, args, |c, sql, args| lite::query(c, sql, args, 1))
                 .await?;
-            return row.first().map(|r| read(r)).transpose();
+            return rows.first().map(|r| read(r)).transpose();
         }
         let mut c = self.pooled(what, write).await?;
         c.conn().fetch_optional(what, sql, args, read).await
@@ -494,19 +479,6 @@ fn next_version<T: Versioned + serde::Serialize>(obj: &T) -> StoreResult<(String
     let mut next = obj.clone();
     next.set_version(obj.version() + 1);
     Ok((encode(&next)?, next.version()))
-}
-
-/// The arguments, owned: to travel to the SQLite writer with their statement.
-fn owned(args: &[Arg<'_>]) -> Vec<Value> {
-    args.iter()
-        .map(|a| match *a {
-            Arg::Text(s) => Value::Text(Some(s.to_owned())),
-            Arg::OptText(s) => Value::Text(s.map(str::to_owned)),
-            Arg::Int(i) => Value::Int(Some(i)),
-            Arg::OptInt(i) => Value::Int(i),
-            Arg::Bytes(b) => Value::Bytes(b.to_vec()),
-        })
-        .collect()
 }
 
 /// Whether any text argument holds a NUL character. PostgreSQL cannot store one (and refuses

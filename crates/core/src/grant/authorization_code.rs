@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
-    user_tokens::{RefreshFamily, user_token_response},
+    user_tokens::{RefreshFamily, revoke_reused, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
@@ -62,7 +62,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         .filter(|a| a.client_id.as_deref() == Some(client.client_id.as_str()))
         .ok_or_else(|| invalid_grant("Invalid authorization code."))?;
     if seen.consumed_at.is_some() {
-        return Err(revoke_reused(ctx, &client, &seen.family).await);
+        return Err(revoke_reused(ctx, &client, kind, &seen.family).await);
     }
     if seen.expires_at <= now {
         return Err(invalid_grant("The authorization code has expired."));
@@ -79,7 +79,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
             .await?
             .is_none()
         {
-            return Err(revoke_reused(ctx, &client, &seen.family).await);
+            return Err(revoke_reused(ctx, &client, kind, &seen.family).await);
         }
         return Err(refused);
     }
@@ -108,7 +108,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     match response {
         Some(r) => Ok(r),
         // Used just now by a racing request, expired or revoked meanwhile.
-        None => Err(revoke_reused(ctx, &client, &seen.family).await),
+        None => Err(revoke_reused(ctx, &client, kind, &seen.family).await),
     }
 }
 
@@ -153,17 +153,4 @@ fn check_bindings(
         }
         (None, None) => Ok(()),
     }
-}
-
-/// A code used again: what it gave is revoked (RFC 6749 §4.1.2).
-async fn revoke_reused(ctx: &Ctx<'_>, client: &Client, family: &str) -> OAuthError {
-    match ctx.store.delete_family(&ctx.tenant.id, family).await {
-        Ok(revoked) => tracing::warn!(
-            client_id = %client.client_id,
-            revoked,
-            "authorization code reused: its grant's tokens are revoked"
-        ),
-        Err(e) => return e.into(),
-    }
-    invalid_grant("The authorization code has already been used; the tokens it gave are revoked.")
 }

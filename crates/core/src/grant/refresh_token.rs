@@ -7,12 +7,12 @@ use serde::Deserialize;
 
 use super::{
     ClientCredentials, Ctx, TokenRequest, TokenResponse, token_client,
-    user_tokens::{RefreshFamily, user_token_response},
+    user_tokens::{RefreshFamily, revoke_reused, user_token_response},
 };
 use crate::{
     ErrorCode, OAuthError,
     issue::{self, UserGrant},
-    model::{ArtifactKind, Client, GrantType},
+    model::{ArtifactKind, GrantType},
     scope,
     secret::SecretHash,
     store::{Redeem, RedeemHow},
@@ -86,7 +86,7 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         // token can see `consumed_at` a second ahead of its own `now`: that is no time at all,
         // not a negative time that would slip under a zero interval.
         Some(c) if (now - c).max(0) < ctx.tenant.refresh_token_reuse_interval => RedeemHow::Reuse,
-        Some(_) => return Err(revoke_reused(ctx, &client, &seen.family).await),
+        Some(_) => return Err(revoke_reused(ctx, &client, kind, &seen.family).await),
     };
 
     // A refreshed ID token carries no nonce (OIDC Core §12.2).
@@ -117,19 +117,6 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
     match response {
         Some(r) => Ok(r),
         // Consumed by a racing request, expired or revoked meanwhile.
-        None => Err(revoke_reused(ctx, &client, &seen.family).await),
+        None => Err(revoke_reused(ctx, &client, kind, &seen.family).await),
     }
-}
-
-/// A refresh token used again: every token of its grant is revoked (RFC 9700 §4.14.2).
-async fn revoke_reused(ctx: &Ctx<'_>, client: &Client, family: &str) -> OAuthError {
-    match ctx.store.delete_family(&ctx.tenant.id, family).await {
-        Ok(revoked) => tracing::warn!(
-            client_id = %client.client_id,
-            revoked,
-            "refresh token reused: its family is revoked"
-        ),
-        Err(e) => return e.into(),
-    }
-    invalid_grant("The refresh token has already been used; every token of its grant is revoked.")
 }

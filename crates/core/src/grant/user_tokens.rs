@@ -8,9 +8,9 @@
 
 use super::{Ctx, TokenResponse};
 use crate::{
-    OAuthError,
+    ErrorCode, OAuthError,
     issue::{self, UserGrant},
-    model::{ResourceServer, User},
+    model::{ArtifactKind, Client, ResourceServer, User},
     store::{GrantWrite, Redeem},
 };
 
@@ -91,4 +91,30 @@ pub async fn user_token_response(
         grant_type,
         refresh_refused: grant.refresh_refused.clone(),
     }))
+}
+
+/// A code or refresh token presented again: everything its grant issued is revoked (RFC 6749
+/// §4.1.2, RFC 9700 §4.14.2), and the error says so.
+pub async fn revoke_reused(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    kind: ArtifactKind,
+    family: &str,
+) -> OAuthError {
+    let (logged, described) = if kind == ArtifactKind::AuthorizationCode {
+        (
+            "authorization code reused: its grant's tokens are revoked",
+            "The authorization code has already been used; the tokens it gave are revoked.",
+        )
+    } else {
+        (
+            "refresh token reused: its family is revoked",
+            "The refresh token has already been used; every token of its grant is revoked.",
+        )
+    };
+    match ctx.store.delete_family(&ctx.tenant.id, family).await {
+        Ok(revoked) => tracing::warn!(client_id = %client.client_id, revoked, "{logged}"),
+        Err(e) => return e.into(),
+    }
+    OAuthError::new(ErrorCode::InvalidGrant, described)
 }

@@ -176,7 +176,7 @@ async fn client_loop(
             Ok(None) => panic!("a fresh code was refused"),
             Ok(Some(t)) => t,
         };
-        let mut rt = {
+        let rt = {
             let mut l = ledger.lock().unwrap();
             l.used_codes.push(code);
             l.access_tokens
@@ -185,24 +185,14 @@ async fn client_loop(
                 .push(tokens["id_token"].as_str().unwrap().to_owned());
             tokens["refresh_token"].as_str().unwrap().to_owned()
         };
-        for _ in 0..3 {
-            match token(&http, &node, &refresh_form(&spa, &rt)).await {
-                Err(_) => {
-                    ledger.lock().unwrap().uncertain_refresh_tokens.push(rt);
-                    return;
-                }
-                Ok(None) => panic!("a fresh refresh token was refused"),
-                Ok(Some(t)) => {
-                    let next = t["refresh_token"].as_str().unwrap().to_owned();
-                    let mut l = ledger.lock().unwrap();
-                    l.used_refresh_tokens.push(std::mem::replace(&mut rt, next));
-                    l.access_tokens
-                        .push(t["access_token"].as_str().unwrap().to_owned());
-                    l.id_tokens.push(t["id_token"].as_str().unwrap().to_owned());
-                }
-            }
+        let mut left = 3;
+        let more = || {
+            left -= 1;
+            left >= 0
+        };
+        if !rotate_chain(&http, &node, &spa, rt, &ledger, more).await {
+            return;
         }
-        ledger.lock().unwrap().live_refresh_tokens.push(rt);
         done.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -333,24 +323,21 @@ async fn commit_figures(http: &reqwest::Client, node: &Node) -> (f64, f64) {
     )
 }
 
-/// One refresh chain, rotated as fast as the node answers, until asked to stop (its newest
-/// token is then live) or the node dies (its newest token was in flight).
-async fn rotate(
-    node: String,
-    spa: String,
+/// Rotates a refresh chain while `more()` says so; its newest token is then live. `false` if
+/// the node died (the newest token was in flight).
+async fn rotate_chain(
+    http: &reqwest::Client,
+    node: &str,
+    spa: &str,
     mut rt: String,
-    ledger: Arc<Mutex<Ledger>>,
-    stop: Arc<AtomicBool>,
-) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    while !stop.load(Ordering::Relaxed) {
-        match token(&http, &node, &refresh_form(&spa, &rt)).await {
+    ledger: &Mutex<Ledger>,
+    mut more: impl FnMut() -> bool,
+) -> bool {
+    while more() {
+        match token(http, node, &refresh_form(spa, &rt)).await {
             Err(_) => {
                 ledger.lock().unwrap().uncertain_refresh_tokens.push(rt);
-                return;
+                return false;
             }
             Ok(None) => panic!("a fresh refresh token was refused"),
             Ok(Some(t)) => {
@@ -364,6 +351,25 @@ async fn rotate(
         }
     }
     ledger.lock().unwrap().live_refresh_tokens.push(rt);
+    true
+}
+
+/// One refresh chain, rotated as fast as the node answers, until asked to stop or the node dies.
+async fn rotate(
+    node: String,
+    spa: String,
+    rt: String,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    rotate_chain(&http, &node, &spa, rt, &ledger, || {
+        !stop.load(Ordering::Relaxed)
+    })
+    .await;
 }
 
 /// `kill -9` while the SQLite writer has batches of rotations and code redemptions in flight:

@@ -2,12 +2,29 @@
 //! the attack-protection counters.
 
 use super::*;
+use crate::sql::Value;
 
 /// The artifact columns, in the order `artifact_args` binds them.
 macro_rules! artifact_columns {
     () => {
         "tenant_id, kind, id_hash, family, client_id, user_id, payload, created_at, expires_at, consumed_at"
     };
+}
+
+/// An artifact's values in the order of `artifact_columns!`, with its payload encoded.
+fn artifact_args<'a>(a: &'a Artifact, payload: &'a str) -> [Arg<'a>; 10] {
+    [
+        Text(&a.tenant_id),
+        Text(a.kind.as_str()),
+        Text(&a.id_hash),
+        Text(&a.family),
+        Arg::OptText(a.client_id.as_deref()),
+        Arg::OptText(a.user_id.as_deref()),
+        Text(payload),
+        Int(a.created_at),
+        Int(a.expires_at),
+        Arg::OptInt(a.consumed_at),
+    ]
 }
 
 fn read_artifact(r: &dyn RowRead) -> StoreResult<Artifact> {
@@ -25,6 +42,21 @@ fn read_artifact(r: &dyn RowRead) -> StoreResult<Artifact> {
         expires_at: r.int("expires_at")?,
         consumed_at: r.opt_int("consumed_at")?,
     })
+}
+
+impl SqlStore {
+    /// A revocation's DELETE (of a family, of a user's artifacts); the count. A PostgreSQL
+    /// statement sees the rows committed when it started. A redemption racing with the
+    /// revocation (`commit_grant`, one statement) locks its source row first: the DELETE then
+    /// waits for its commit, and a second DELETE, which starts after, sees and removes what it
+    /// issued. (SQLite runs one writer at a time: one statement is enough.)
+    async fn revoke(&self, what: &str, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let mut n = self.exec(what, sql, args).await?;
+        if self.is_postgres() {
+            n += self.exec(what, sql, args).await?;
+        }
+        Ok(n)
+    }
 }
 
 /// How many expired artifacts one purge statement deletes: small enough that the write lock
@@ -59,59 +91,44 @@ fn redeem_sql(how: RedeemHow) -> &'static str {
     }
 }
 
-/// A grant's rows, encoded, with its redemption's key: owned, to travel to the SQLite writer.
+/// A grant's statements' arguments, owned, to travel to the SQLite writer: the redemption's
+/// (see `redeem_sql`) and every issued row's, one after the other.
 struct OwnedGrant {
-    tenant: String,
-    redeem: Option<(String, String, RedeemHow, i64)>,
-    rows: Vec<(Artifact, String)>,
+    redeem: Option<(&'static str, Vec<Value>)>,
+    rows: usize,
+    values: Vec<Value>,
 }
 
 impl OwnedGrant {
     fn of(w: &GrantWrite<'_>) -> StoreResult<Self> {
+        let mut values = Vec::with_capacity(w.issue.len() * 10);
+        for a in w.issue {
+            let payload = encode(&a.payload)?;
+            values.extend(artifact_args(a, &payload).iter().map(Value::from));
+        }
+        let redeem = w.redeem.map(|r| {
+            let key = [
+                Int(r.now),
+                Text(w.tenant),
+                Text(r.kind.as_str()),
+                Text(r.id_hash),
+            ];
+            (redeem_sql(r.how), key.iter().map(Value::from).collect())
+        });
         Ok(Self {
-            tenant: w.tenant.to_owned(),
-            redeem: w.redeem.map(|r| {
-                (
-                    r.kind.as_str().to_owned(),
-                    r.id_hash.to_owned(),
-                    r.how,
-                    r.now,
-                )
-            }),
-            rows: w
-                .issue
-                .iter()
-                .map(|a| Ok((a.clone(), encode(&a.payload)?)))
-                .collect::<StoreResult<_>>()?,
+            redeem,
+            rows: w.issue.len(),
+            values,
         })
     }
 
-    fn redeem_args(&self) -> Option<(&'static str, [Arg<'_>; 4])> {
-        let (kind, hash, how, now) = self.redeem.as_ref()?;
-        Some((
-            redeem_sql(*how),
-            [Int(*now), Text(&self.tenant), Text(kind), Text(hash)],
-        ))
+    fn redeem_args(&self) -> Option<(&'static str, Vec<Arg<'_>>)> {
+        let (sql, key) = self.redeem.as_ref()?;
+        Some((sql, key.iter().map(Value::arg).collect()))
     }
 
     fn row_args(&self) -> Vec<Arg<'_>> {
-        self.rows
-            .iter()
-            .flat_map(|(a, payload)| {
-                [
-                    Text(&a.tenant_id),
-                    Text(a.kind.as_str()),
-                    Text(&a.id_hash),
-                    Text(&a.family),
-                    Arg::OptText(a.client_id.as_deref()),
-                    Arg::OptText(a.user_id.as_deref()),
-                    Text(payload),
-                    Int(a.created_at),
-                    Int(a.expires_at),
-                    Arg::OptInt(a.consumed_at),
-                ]
-            })
-            .collect()
+        self.values.iter().map(Value::arg).collect()
     }
 }
 
@@ -121,8 +138,8 @@ impl ArtifactStore for SqlStore {
         let what = "grant";
         let grant = OwnedGrant::of(w)?;
         if let Some(lite) = self.lite() {
-            // In the writer's batch, in a savepoint of its own: an insert that fails undoes
-            // the redemption too.
+            // One job of the writer's batch: an insert that fails makes the batch run again
+            // job by job, and this job's transaction, redemption included, is rolled back.
             return lite
                 .write(move |c| {
                     if let Some((sql, args)) = grant.redeem_args()
@@ -130,8 +147,8 @@ impl ArtifactStore for SqlStore {
                     {
                         return Ok(false);
                     }
-                    if !grant.rows.is_empty() {
-                        let sql = insert_rows(grant.rows.len(), 1);
+                    if grant.rows > 0 {
+                        let sql = insert_rows(grant.rows, 1);
                         lite::execute(c, &sql, &grant.row_args()).map_err(lite::map_err(what))?;
                     }
                     Ok(true)
@@ -142,18 +159,18 @@ impl ArtifactStore for SqlStore {
         // racing one waits, then finds it consumed; a racing family DELETE waits, then finds
         // it and, with its second pass, what was issued); the INSERT runs only if it matched.
         let Some((redeem, key)) = grant.redeem_args() else {
-            if !grant.rows.is_empty() {
-                let sql = insert_rows(grant.rows.len(), 1);
+            if grant.rows > 0 {
+                let sql = insert_rows(grant.rows, 1);
                 self.exec(what, &sql, &grant.row_args()).await?;
             }
             return Ok(true);
         };
-        let mut args = key.to_vec();
-        let sql = if grant.rows.is_empty() {
+        let mut args = key;
+        let sql = if grant.rows == 0 {
             format!("WITH src AS ({redeem} RETURNING 1) SELECT COUNT(*) AS n FROM src")
         } else {
             args.extend(grant.row_args());
-            let insert = insert_rows(grant.rows.len(), 5);
+            let insert = insert_rows(grant.rows, 5);
             let (head, values) = insert
                 .split_once(" VALUES ")
                 .expect("an INSERT with VALUES");
@@ -176,18 +193,7 @@ impl ArtifactStore for SqlStore {
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
         let payload = encode(&a.payload)?;
-        let args = [
-            Text(&a.tenant_id),
-            Text(a.kind.as_str()),
-            Text(&a.id_hash),
-            Text(&a.family),
-            Arg::OptText(a.client_id.as_deref()),
-            Arg::OptText(a.user_id.as_deref()),
-            Text(&payload),
-            Int(a.created_at),
-            Int(a.expires_at),
-            Arg::OptInt(a.consumed_at),
-        ];
+        let args = artifact_args(a, &payload);
         self.exec(a.kind.as_str(), sql, &args).await?;
         Ok(())
     }
@@ -258,29 +264,14 @@ impl ArtifactStore for SqlStore {
 
     async fn delete_user_artifacts(&self, tenant: &str, user_id: &str) -> StoreResult<u64> {
         let sql = "DELETE FROM artifacts WHERE tenant_id = $1 AND user_id = $2";
-        let args = [Text(tenant), Text(user_id)];
-        let mut n = self.exec("user's artifacts", sql, &args).await?;
-        if self.is_postgres() {
-            // As for a family: a rotation that committed while the first DELETE ran is caught
-            // by the second.
-            n += self.exec("user's artifacts", sql, &args).await?;
-        }
-        Ok(n)
+        self.revoke("user's artifacts", sql, &[Text(tenant), Text(user_id)])
+            .await
     }
 
     async fn delete_family(&self, tenant: &str, family: &str) -> StoreResult<u64> {
         let sql = "DELETE FROM artifacts WHERE tenant_id = $1 AND family = $2";
-        let args = [Text(tenant), Text(family)];
-        let mut n = self.exec("artifact family", sql, &args).await?;
-        if self.is_postgres() {
-            // A PostgreSQL statement sees the rows committed when it started. A redemption
-            // racing with this revocation (`commit_grant`, one statement) locks its source row
-            // first: this DELETE then waits for its commit, and the second one, which starts
-            // after, sees and removes what it issued. (SQLite runs one writer at a time: one
-            // statement is enough.)
-            n += self.exec("artifact family", sql, &args).await?;
-        }
-        Ok(n)
+        self.revoke("artifact family", sql, &[Text(tenant), Text(family)])
+            .await
     }
 
     async fn purge_artifacts(&self, before: i64) -> StoreResult<u64> {
