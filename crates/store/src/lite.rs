@@ -41,6 +41,8 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// How long a write waits for another process's write lock (a CLI command) before failing.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
+/// The write connection's page cache, in KiB (it also serves point reads while idle).
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
 
 /// One queued write: runs inside the batch's transaction, answered after its commit.
 trait Job: Send {
@@ -129,8 +131,15 @@ fn open_conn(path: &Path, write: bool) -> rusqlite::Result<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
+    // A batch's statement journal (the pages each statement may have to put back) stays in
+    // memory: past 64 KiB SQLite would otherwise spill it to a temporary file, opened, written
+    // and closed in every large commit.
+    c.pragma_update(None, "temp_store", "MEMORY")?;
     c.set_prepared_statement_cache_capacity(64);
     if write {
+        // The writer touches every index's pages: a page cache of WRITER_CACHE_KIB (instead
+        // of SQLite's 2 MiB) keeps their working set out of `pread`.
+        c.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         // The writer waits for another process's lock asynchronously (see `begin_immediate`),
         // never by sleeping its thread; and it never checkpoints inside a commit.
         c.busy_timeout(Duration::ZERO)?;
@@ -559,6 +568,23 @@ mod tests {
             90,
             "every write but the failed ones"
         );
+    }
+
+    #[tokio::test]
+    async fn statement_journals_stay_in_memory_and_the_writer_has_a_larger_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let pragma = |c: &Connection, name: &str| -> i64 {
+            c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        let writer = open_conn(&path, true).unwrap();
+        let reader = open_conn(&path, false).unwrap();
+        // 2 = MEMORY: no temporary file for a large batch's statement journal.
+        assert_eq!(pragma(&writer, "temp_store"), 2);
+        assert_eq!(pragma(&reader, "temp_store"), 2);
+        assert_eq!(pragma(&writer, "cache_size"), -WRITER_CACHE_KIB);
+        assert_eq!(pragma(&reader, "cache_size"), -2000, "SQLite's default");
     }
 
     async fn futures_all(
