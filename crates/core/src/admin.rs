@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Clock, Store, StoreError,
-    grant::hs256_aad,
+    keys::hs256_aad,
     keys::{KeyRingError, MasterKey},
     model::{
         AppType, AuthMethod, Client, ClientGrant, GrantType, KeyStatus, ResourceServer, ScopeDef,

@@ -241,7 +241,7 @@ pub async fn login_transaction_started(
     }
     let limit = ap.login_transactions_per_ip;
     let rule = CounterRule {
-        window: crate::login::TRANSACTION_LIFETIME,
+        window: crate::model::LOGIN_TRANSACTION_LIFETIME,
         limit,
         block: 0,
     };

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::{
     ErrorCode, OAuthError, Store,
     model::{Client, GrantType, ResourceServer, Tenant},
+    pkce::{PkceMethod, pkce_well_formed},
     scope,
 };
 
@@ -109,36 +110,6 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<(String, PkceMethod)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum PkceMethod {
-    S256,
-    #[serde(rename = "plain")]
-    Plain,
-}
-
-impl PkceMethod {
-    /// Does `verifier` answer `challenge` (RFC 7636 §4.6)? Constant time.
-    pub fn verify(self, challenge: &str, verifier: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let computed = match self {
-            Self::S256 => {
-                use base64::Engine;
-                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
-            }
-            Self::Plain => verifier.to_owned(),
-        };
-        computed.as_bytes().ct_eq(challenge.as_bytes()).into()
-    }
-}
-
-/// A code verifier or challenge: 43 to 128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
-pub fn pkce_well_formed(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-}
-
 impl AuthorizeRequest {
     /// An error sent back to this request's (proven) redirect URI.
     pub fn error(&self, error: OAuthError) -> AuthorizeError {
@@ -197,7 +168,7 @@ fn get<'a>(p: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
 /// reads them, so that both see the same configuration.
 pub async fn validate(
     store: &dyn Store,
-    config: Option<&crate::config::ConfigCache>,
+    config: Option<&crate::context::ConfigCache>,
     tenant: &Tenant,
     p: &HashMap<String, String>,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
@@ -209,7 +180,7 @@ pub async fn validate(
             "Missing required parameter: client_id",
         ))
     })?;
-    let client = crate::config::client(store, config, &tenant.id, client_id)
+    let client = crate::context::config::client(store, config, &tenant.id, client_id)
         .await
         .map_err(|e| page(e.into()))?
         .ok_or_else(|| {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     OAuthError, StoreError, attack,
-    model::{Artifact, ArtifactKind, Tenant, User},
+    model::{Artifact, ArtifactKind, LOGIN_TRANSACTION_LIFETIME, Tenant, User},
     password,
     secret::{Secret, SecretHash, random_bytes},
     store::Store,
@@ -20,8 +20,6 @@ use crate::{
 pub const SESSION_COOKIE: &str = "tessera_session";
 /// The cookie that binds a login form to the browser that opened it (double-submit CSRF).
 pub const CSRF_COOKIE: &str = "tessera_csrf";
-/// How long a user may take on the login page.
-pub const TRANSACTION_LIFETIME: i64 = 30 * 60;
 
 /// An `/authorize` request waiting at the login page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,7 +106,7 @@ pub async fn start_transaction(
             user_id: None,
             payload: serde_json::to_value(&tx).map_err(OAuthError::server_error)?,
             created_at: now,
-            expires_at: now + TRANSACTION_LIFETIME,
+            expires_at: now + LOGIN_TRANSACTION_LIFETIME,
             consumed_at: None,
         })
         .await?;

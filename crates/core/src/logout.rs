@@ -3,7 +3,7 @@
 //! either way; the browser is redirected only to a URL in the application's allowed logout URLs
 //! (exact match), otherwise it sees a "signed out" page.
 
-use crate::{OAuthError, grant::Ctx, keys::verify_with, model::Client};
+use crate::{OAuthError, context::Ctx, keys::verify_with, model::Client};
 
 /// Where the browser goes, and which session an `id_token_hint` named (for the log).
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::{
     Clock, ErrorCode, OAuthError,
     admin::{AdminError, AdminResult, retry_stale},
-    grant::Ctx,
+    context::Ctx,
+    context::scripts::{aad, secrets},
     hooks::{HookError, HookOutcome, HookRequest, HookScript, Scripts},
     keys::MasterKey,
     model::{Client, ResourceServer, Script, ScriptKind, Trigger, User},
@@ -19,21 +20,6 @@ use crate::{
 
 fn invalid(e: impl Into<String>) -> AdminError {
     AdminError::Invalid(e.into())
-}
-
-fn aad(tenant: &str, id: &str) -> String {
-    format!("script-secrets:{tenant}:{id}")
-}
-
-/// A script's secrets, decrypted.
-pub fn secrets(master: &MasterKey, s: &Script) -> Result<Map<String, Value>, String> {
-    let Some(sealed) = &s.secrets_enc else {
-        return Ok(Map::new());
-    };
-    let bytes = master
-        .decrypt_base64(sealed, &aad(&s.tenant_id, &s.id))
-        .map_err(|e| format!("secrets of {}: {e}", s.name))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("secrets of {}: {e}", s.name))
 }
 
 fn seal(master: &MasterKey, s: &mut Script, secrets: &Map<String, Value>) {
@@ -257,79 +243,6 @@ pub async fn order_actions(
     .await
 }
 
-/// Every trigger's scripts, decrypted and in order: what a node caches with its configuration
-/// snapshot (script changes bump the tenant's config version), so a login reads no script
-/// rows.
-#[derive(Debug, Clone, Default)]
-pub struct ScriptSet {
-    pub post_login: Scripts,
-    pub credentials_exchange: Scripts,
-}
-
-impl ScriptSet {
-    pub async fn load(
-        store: &dyn Store,
-        master: &MasterKey,
-        tenant: &str,
-    ) -> Result<Self, OAuthError> {
-        Ok(Self {
-            post_login: scripts_for(store, master, tenant, Trigger::PostLogin)
-                .await?
-                .into(),
-            credentials_exchange: scripts_for(store, master, tenant, Trigger::CredentialsExchange)
-                .await?
-                .into(),
-        })
-    }
-}
-
-/// A trigger's scripts: from the cached set when the context has one, else from the store.
-async fn trigger_scripts(ctx: &Ctx<'_>, trigger: Trigger) -> Result<Scripts, OAuthError> {
-    match (ctx.scripts, trigger) {
-        (Some(set), Trigger::PostLogin) => Ok(set.post_login.clone()),
-        (Some(set), Trigger::CredentialsExchange) => Ok(set.credentials_exchange.clone()),
-        (None, t) => Ok(scripts_for(ctx.store, ctx.master, &ctx.tenant.id, t)
-            .await?
-            .into()),
-    }
-}
-
-/// The scripts a trigger runs: enabled rules (post-login only) then deployed actions, in order.
-pub async fn scripts_for(
-    store: &dyn Store,
-    master: &MasterKey,
-    tenant: &str,
-    trigger: Trigger,
-) -> Result<Vec<HookScript>, OAuthError> {
-    let mut all = Vec::new();
-    if trigger == Trigger::PostLogin {
-        all.extend(
-            store
-                .scripts(tenant, ScriptKind::Rule)
-                .await?
-                .into_iter()
-                .filter(|s| s.enabled),
-        );
-    }
-    all.extend(
-        store
-            .scripts(tenant, ScriptKind::Action)
-            .await?
-            .into_iter()
-            .filter(|s| s.enabled && s.trigger == Some(trigger)),
-    );
-    all.into_iter()
-        .map(|s| {
-            Ok(HookScript {
-                secrets: secrets(master, &s).map_err(OAuthError::server_error)?,
-                name: s.name,
-                kind: s.kind,
-                code: s.code,
-            })
-        })
-        .collect()
-}
-
 /// The user as scripts see it (Auth0's user profile, with roles out of the way).
 fn event_user(user: &User) -> Value {
     user.management_json()
@@ -348,7 +261,7 @@ pub async fn post_login(
     if ctx.hooks.is_none() {
         return Ok(HookOutcome::default());
     }
-    let scripts = trigger_scripts(ctx, Trigger::PostLogin).await?;
+    let scripts = ctx.trigger_scripts(Trigger::PostLogin).await?;
     post_login_with(ctx, scripts, client, user, api, requested_scopes, protocol).await
 }
 
@@ -396,7 +309,7 @@ pub async fn credentials_exchange(
     if ctx.hooks.is_none() {
         return Ok(HookOutcome::default());
     }
-    let scripts = trigger_scripts(ctx, Trigger::CredentialsExchange).await?;
+    let scripts = ctx.trigger_scripts(Trigger::CredentialsExchange).await?;
     credentials_exchange_with(ctx, scripts, client, api, scopes).await
 }
 

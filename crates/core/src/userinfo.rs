@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     ErrorCode, OAuthError,
-    grant::{ClientCredentials, Ctx, TokenRequest, authenticate_client},
+    context::Ctx,
+    grant::{ClientCredentials, TokenRequest, authenticate_client},
     issue::profile_claims,
     keys::verify_with,
     model::ArtifactKind,

@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde_json::{Value, json};
 use tessera_core::{
     Clock, ErrorCode, FixedClock, admin,
-    grant::Ctx,
+    context::Ctx,
     keys::{KeyRing, MasterKey, PrivateKey, Signer, sign_compact},
     logout,
     memory::MemoryStore,

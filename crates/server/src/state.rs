@@ -15,9 +15,9 @@ pub struct Snapshot {
     pub tenant: Tenant,
     pub keys: KeyRing,
     /// Actions and Rules, decrypted and in run order.
-    pub scripts: tessera_core::scripts::ScriptSet,
+    pub scripts: tessera_core::context::ScriptSet,
     /// Applications, APIs and client grants.
-    pub config: tessera_core::config::ConfigCache,
+    pub config: tessera_core::context::ConfigCache,
     pub version: i64,
 }
 
@@ -62,10 +62,10 @@ async fn load_snapshot(
         .ok_or_else(|| LoadError::NoTenant(tenant_id.to_owned()))?;
     let records = store.signing_keys(tenant_id).await?;
     let keys = KeyRing::load(&records, master, clock.now())?;
-    let scripts = tessera_core::scripts::ScriptSet::load(store, master, tenant_id)
+    let scripts = tessera_core::context::ScriptSet::load(store, master, tenant_id)
         .await
         .map_err(|e| LoadError::Scripts(e.cause.unwrap_or(e.description)))?;
-    let config = tessera_core::config::ConfigCache::load(store, tenant_id).await?;
+    let config = tessera_core::context::ConfigCache::load(store, tenant_id).await?;
     Ok(Snapshot {
         tenant,
         keys,
@@ -109,8 +109,8 @@ impl AppState {
     }
 
     /// The borrowed context core's protocol functions take.
-    pub fn ctx<'a>(&'a self, snap: &'a Snapshot) -> tessera_core::grant::Ctx<'a> {
-        tessera_core::grant::Ctx {
+    pub fn ctx<'a>(&'a self, snap: &'a Snapshot) -> tessera_core::context::Ctx<'a> {
+        tessera_core::context::Ctx {
             store: self.store.as_ref(),
             clock: self.clock.as_ref(),
             keys: &snap.keys,

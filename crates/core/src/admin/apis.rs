@@ -188,5 +188,5 @@ pub async fn update_api(
 
 /// The HS256 secret of an API, decrypted (it is a shared key the API needs to verify tokens).
 pub fn api_signing_secret(master: &MasterKey, rs: &ResourceServer) -> Option<String> {
-    String::from_utf8(crate::grant::hs256_secret(master, rs).ok()?).ok()
+    String::from_utf8(crate::keys::hs256_secret(master, rs).ok()?).ok()
 }

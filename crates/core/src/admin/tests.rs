@@ -5,7 +5,8 @@ use super::*;
 use crate::store::{ClientStore, KeyStore};
 use crate::{
     ErrorCode, FixedClock,
-    grant::{Ctx, TokenRequest, token},
+    context::Ctx,
+    grant::{TokenRequest, token},
     keys::KeyRing,
     memory::MemoryStore,
 };

@@ -8,7 +8,8 @@ use serde_json::json;
 use super::{AuthorizeError, AuthorizeRequest, Delivery, Prompt, deliver};
 use crate::{
     ErrorCode, OAuthError,
-    grant::{Ctx, TokenFormat},
+    context::Ctx,
+    issue::TokenFormat,
     issue::{self, CODE_LIFETIME, UserGrant},
     login::Session,
     model::{Artifact, ArtifactKind, User},

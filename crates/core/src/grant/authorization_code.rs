@@ -12,9 +12,9 @@ use super::{
 };
 use crate::{
     ErrorCode, OAuthError,
-    authorize::{PkceMethod, pkce_well_formed},
     issue::{self, UserGrant},
     model::{ArtifactKind, Client, GrantType},
+    pkce::{PkceMethod, pkce_well_formed},
     secret::SecretHash,
     store::{Redeem, RedeemHow},
 };

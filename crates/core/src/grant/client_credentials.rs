@@ -2,12 +2,13 @@
 //! authenticate the client, resolve the API from `audience` (or the tenant default), require a
 //! client grant for it, intersect scopes, mint a JWT in the API's dialect.
 
-use super::{
-    ClientCredentials, Ctx, TokenFormat, TokenRequest, TokenResponse,
-    access_token::{AccessTokenFacts, mint_access_token},
-    token_client,
+use super::{ClientCredentials, Ctx, TokenFormat, TokenRequest, TokenResponse, token_client};
+use crate::{
+    ErrorCode, OAuthError,
+    issue::{AccessTokenFacts, mint_access_token, service_not_found},
+    model::GrantType,
+    scope,
 };
-use crate::{ErrorCode, OAuthError, model::GrantType, scope};
 
 pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
     // 1. Who is asking.
@@ -102,12 +103,4 @@ pub async fn exchange(ctx: &Ctx<'_>, req: &TokenRequest) -> Result<TokenResponse
         grant_type: "client_credentials",
         refresh_refused: None,
     })
-}
-
-/// Auth0's "Service not found", with the command that fixes it.
-pub fn service_not_found(audience: &str) -> OAuthError {
-    OAuthError::access_denied(format!(
-        "Service not found: {audience}. No API has this identifier; register one with \
-         `tessera apis create --name NAME --identifier {audience}`."
-    ))
 }

@@ -1,7 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): request parsing, client authentication and the grants.
 //! Each grant is a readable list of steps returning a [`TokenResponse`] or an [`OAuthError`].
 
-mod access_token;
 pub mod authorization_code;
 mod client_auth;
 pub mod client_credentials;
@@ -10,72 +9,12 @@ pub mod refresh_token;
 mod request;
 mod user_tokens;
 
-pub use access_token::{
-    AccessTokenClaims, AccessTokenFacts, hs256_aad, hs256_secret, mint_access_token,
-};
 pub use client_auth::{ClientCredentials, authenticate_client, parse_basic_auth, token_client};
 pub use request::{MAX_BODY, TokenRequest};
 
 use serde::Serialize;
 
-use crate::{
-    Clock, OAuthError, Store,
-    error::ErrorCode,
-    keys::{KeyRing, MasterKey},
-    model::Tenant,
-};
-
-/// Everything a protocol step needs, borrowed for one request.
-pub struct Ctx<'a> {
-    pub store: &'a dyn Store,
-    pub clock: &'a dyn Clock,
-    pub keys: &'a KeyRing,
-    pub master: &'a MasterKey,
-    pub tenant: &'a Tenant,
-    /// Runs Actions and Rules; `None` runs none.
-    pub hooks: Option<&'a dyn crate::hooks::ClaimsHook>,
-    /// Facts about the HTTP request that scripts see as `event.request`.
-    pub request: crate::hooks::RequestInfo,
-    /// The tenant's scripts, cached; `None` reads them from the store.
-    pub scripts: Option<&'a crate::scripts::ScriptSet>,
-    /// The tenant's applications, APIs and client grants, cached; `None` reads them from the
-    /// store.
-    pub config: Option<&'a crate::config::ConfigCache>,
-}
-
-/// Why an access token has the format it has: the answer to "why is my token not a JWT?".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenFormat {
-    pub jwt: bool,
-    pub reason: String,
-}
-
-impl TokenFormat {
-    /// A JWT because the audience is a registered API.
-    pub fn jwt_for(api: &crate::model::ResourceServer) -> Self {
-        Self {
-            jwt: true,
-            reason: format!(
-                "audience {} is a registered API (alg {}, dialect {})",
-                api.identifier,
-                api.signing_alg.as_str(),
-                api.token_dialect.as_str()
-            ),
-        }
-    }
-
-    /// The `Tessera-Token-Format` header value, e.g. `jwt; audience=https://api (RS256, access_token)`.
-    pub fn header_value(&self) -> String {
-        let kind = if self.jwt { "jwt" } else { "opaque" };
-        // Header values are visible ASCII; identifiers are validated ASCII already.
-        let reason: String = self
-            .reason
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .collect();
-        format!("{kind}; {reason}")
-    }
-}
+use crate::{OAuthError, context::Ctx, error::ErrorCode, issue::TokenFormat};
 
 /// RFC 6749 §5.1.
 #[derive(Serialize)]

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use super::*;
 use crate::store::{KeyStore, TenantStore};
 use crate::{
-    FixedClock, admin,
+    Clock, FixedClock, admin,
     authorize::{self, Delivery, SignedIn},
-    keys::KeyRing,
+    keys::{KeyRing, MasterKey},
     login,
     memory::MemoryStore,
-    model::{SigningAlg, User},
+    model::{SigningAlg, Tenant, User},
     secret::Secret,
 };
 
@@ -284,7 +284,7 @@ async fn a_replay_whose_clock_reads_before_the_first_use_is_still_a_replay() {
 
 #[tokio::test]
 async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() {
-    use crate::{config::ConfigCache, store::ClientGrantStore};
+    use crate::{context::ConfigCache, store::ClientGrantStore};
     let w = world(|_| {}).await;
     let api = admin::ApiSpec {
         name: Some("api".into()),

@@ -1,12 +1,14 @@
 //! Keys: the master key that encrypts secrets at rest, signing key generation, JWKs (RFC 7517,
 //! RFC 7638 thumbprints), JWS compact signing (RFC 7515) and the per-tenant key ring.
 
+mod hs256;
 mod jwk;
 mod jws;
 mod master;
 mod ring;
 mod verify;
 
+pub use hs256::{hs256_aad, hs256_secret};
 pub use jwk::{PrivateKey, thumbprint};
 pub use jws::{JwsHeader, Signer, sign_compact};
 pub use master::{MasterKey, MasterKeyError};

@@ -5,11 +5,9 @@
 use std::collections::HashMap;
 
 use super::{MasterKey, PrivateKey};
-use crate::model::{KeyStatus, ResourceServer, SigningAlg, SigningKeyRecord};
+pub use crate::model::PUBLISH_AFTER_ROTATION;
+use crate::model::{KeyStatus, SigningAlg, SigningKeyRecord};
 use crate::store::{KeyStore, StoreError};
-
-/// How long a rotated-out key stays in the JWKS: the longest lifetime any token can have.
-pub const PUBLISH_AFTER_ROTATION: i64 = ResourceServer::MAX_TOKEN_LIFETIME;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {

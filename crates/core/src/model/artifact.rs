@@ -6,6 +6,9 @@
 
 use serde_json::Value;
 
+/// How long a user may take on the login page: a login transaction's lifetime.
+pub const LOGIN_TRANSACTION_LIFETIME: i64 = 30 * 60;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArtifactKind {
     /// An `/authorize` request waiting for the user at the login page.

@@ -12,13 +12,13 @@ mod signing_key;
 mod tenant;
 mod user;
 
-pub use artifact::{Artifact, ArtifactKind};
+pub use artifact::{Artifact, ArtifactKind, LOGIN_TRANSACTION_LIFETIME};
 pub use client::{AppType, AuthMethod, Client, GrantType};
 pub use client_grant::ClientGrant;
 pub use resource_server::{ResourceServer, ScopeDef, SigningAlg, TokenDialect};
 pub use role::{Role, RolePermission};
 pub use script::{Script, ScriptKind, Trigger};
-pub use signing_key::{KeyStatus, SigningKeyRecord};
+pub use signing_key::{KeyStatus, PUBLISH_AFTER_ROTATION, SigningKeyRecord};
 pub use tenant::{AttackProtection, DEFAULT_TENANT, Tenant, normalize_issuer};
 pub use user::{DATABASE_CONNECTION, User, email_key, normalize_email};
 

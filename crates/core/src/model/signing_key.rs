@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::SigningAlg;
+use super::{ResourceServer, SigningAlg};
+
+/// How long a rotated-out key stays in the JWKS: the longest lifetime any token can have.
+pub const PUBLISH_AFTER_ROTATION: i64 = ResourceServer::MAX_TOKEN_LIFETIME;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,13 +52,12 @@ pub struct SigningKeyRecord {
 
 impl SigningKeyRecord {
     /// Is the key in the JWKS at `now`? Current keys are; a rotated-out key stays for
-    /// [`crate::keys::PUBLISH_AFTER_ROTATION`] so every token it signed can still be verified.
+    /// [`PUBLISH_AFTER_ROTATION`] so every token it signed can still be verified.
     pub fn is_published(&self, now: i64) -> bool {
         match self.status {
             KeyStatus::Current => true,
             KeyStatus::Previous => {
-                self.rotated_at.unwrap_or(self.created_at) + crate::keys::PUBLISH_AFTER_ROTATION
-                    > now
+                self.rotated_at.unwrap_or(self.created_at) + PUBLISH_AFTER_ROTATION > now
             }
         }
     }

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::{Map, Value, json};
 use tessera_core::{
     OAuthError, admin,
-    grant::Ctx,
+    context::Ctx,
     hooks::{ClaimsHook, accepted_claims},
     keys::KeyRing,
     model::{Script, ScriptKind, Trigger},
@@ -142,7 +142,7 @@ fn parse_secrets(list: &[String]) -> Result<Vec<(String, String)>, CliError> {
 }
 
 fn show(i: &Install, s: &Script) -> Result<Value, CliError> {
-    let names: Vec<String> = scripts::secrets(&i.master, s)
+    let names: Vec<String> = tessera_core::context::scripts::secrets(&i.master, s)
         .map_err(CliError::failure)?
         .keys()
         .cloned()

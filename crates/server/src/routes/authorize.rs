@@ -12,7 +12,7 @@ use axum::{
 };
 use tessera_core::{
     authorize::{self, AuthorizeError, AuthorizeRequest, SignedIn},
-    grant::Ctx,
+    context::Ctx,
     login::{self, CSRF_COOKIE, SESSION_COOKIE},
     secret::Secret,
 };

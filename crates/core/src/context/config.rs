@@ -19,7 +19,7 @@ pub struct ConfigCache {
     clients: HashMap<String, Arc<Client>>,
     apis: HashMap<String, Arc<ResourceServer>>,
     /// By (client id, API identifier).
-    grants: HashMap<(String, String), Arc<ClientGrant>>,
+    pub(super) grants: HashMap<(String, String), Arc<ClientGrant>>,
 }
 
 impl ConfigCache {
@@ -97,34 +97,5 @@ pub async fn client(
     match config.and_then(|c| c.clients.get(client_id)) {
         Some(c) => Ok(Some(Client::clone(c))),
         None => store.client(tenant, client_id).await,
-    }
-}
-
-/// Configuration lookups through the context's cache when it has one, else from the store.
-impl crate::grant::Ctx<'_> {
-    pub async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        client(self.store, self.config, &self.tenant.id, client_id).await
-    }
-
-    pub async fn api(&self, identifier: &str) -> StoreResult<Option<ResourceServer>> {
-        api(self.store, self.config, &self.tenant.id, identifier).await
-    }
-
-    pub async fn client_grant(
-        &self,
-        client_id: &str,
-        audience: &str,
-    ) -> StoreResult<Option<ClientGrant>> {
-        let cached = self
-            .config
-            .and_then(|c| c.grants.get(&(client_id.to_owned(), audience.to_owned())));
-        match cached {
-            Some(g) => Ok(Some(ClientGrant::clone(g))),
-            None => {
-                self.store
-                    .client_grant(&self.tenant.id, client_id, audience)
-                    .await
-            }
-        }
     }
 }

@@ -10,12 +10,50 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     ErrorCode, OAuthError,
-    grant::{AccessTokenFacts, Ctx, TokenFormat, mint_access_token},
+    context::Ctx,
     keys::{Signer, sign_compact},
     model::{Artifact, ArtifactKind, Client, GrantType, ResourceServer, SigningAlg, User},
     rbac,
     secret::{Secret, random_bytes},
 };
+
+mod access_token;
+
+pub use access_token::{AccessTokenClaims, AccessTokenFacts, mint_access_token};
+
+/// Why an access token has the format it has: the answer to "why is my token not a JWT?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFormat {
+    pub jwt: bool,
+    pub reason: String,
+}
+
+impl TokenFormat {
+    /// A JWT because the audience is a registered API.
+    pub fn jwt_for(api: &crate::model::ResourceServer) -> Self {
+        Self {
+            jwt: true,
+            reason: format!(
+                "audience {} is a registered API (alg {}, dialect {})",
+                api.identifier,
+                api.signing_alg.as_str(),
+                api.token_dialect.as_str()
+            ),
+        }
+    }
+
+    /// The `Tessera-Token-Format` header value, e.g. `jwt; audience=https://api (RS256, access_token)`.
+    pub fn header_value(&self) -> String {
+        let kind = if self.jwt { "jwt" } else { "opaque" };
+        // Header values are visible ASCII; identifiers are validated ASCII already.
+        let reason: String = self
+            .reason
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect();
+        format!("{kind}; {reason}")
+    }
+}
 
 /// Opaque access tokens live a day (two hours from the front channel), as on Auth0.
 pub const OPAQUE_LIFETIME: i64 = 86_400;
@@ -348,17 +386,17 @@ pub fn refresh_token(
 /// found" when no API has that identifier.
 pub async fn api_for_audience(
     store: &dyn crate::Store,
-    config: Option<&crate::config::ConfigCache>,
+    config: Option<&crate::context::ConfigCache>,
     tenant: &crate::model::Tenant,
     audience: Option<&str>,
 ) -> Result<Option<ResourceServer>, OAuthError> {
     match audience {
         None => Ok(None),
         Some(a) if a == tenant.userinfo_audience() => Ok(None),
-        Some(a) => crate::config::api(store, config, &tenant.id, a)
+        Some(a) => crate::context::config::api(store, config, &tenant.id, a)
             .await?
             .map(Some)
-            .ok_or_else(|| crate::grant::client_credentials::service_not_found(a)),
+            .ok_or_else(|| service_not_found(a)),
     }
 }
 
@@ -406,4 +444,12 @@ mod tests {
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }
+}
+
+/// Auth0's "Service not found", with the command that fixes it.
+pub fn service_not_found(audience: &str) -> OAuthError {
+    OAuthError::access_denied(format!(
+        "Service not found: {audience}. No API has this identifier; register one with \
+         `tessera apis create --name NAME --identifier {audience}`."
+    ))
 }

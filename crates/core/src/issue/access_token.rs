@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use super::Ctx;
 use crate::{
     OAuthError,
-    keys::{MasterKey, Signer, sign_compact},
+    context::Ctx,
+    keys::{Signer, hs256_secret, sign_compact},
     model::{ResourceServer, SigningAlg},
 };
 
@@ -86,20 +86,4 @@ pub fn mint_access_token(ctx: &Ctx<'_>, f: AccessTokenFacts<'_>) -> Result<Strin
         }
     };
     signed.map_err(OAuthError::server_error)
-}
-
-/// An HS256 API's signing secret, decrypted.
-pub fn hs256_secret(master: &MasterKey, api: &ResourceServer) -> Result<Vec<u8>, String> {
-    let sealed = api
-        .signing_secret_enc
-        .as_deref()
-        .ok_or_else(|| format!("HS256 API {} has no signing secret", api.identifier))?;
-    master
-        .decrypt_base64(sealed, &hs256_aad(&api.tenant_id, &api.identifier))
-        .map_err(|e| format!("HS256 API {}: {e}", api.identifier))
-}
-
-/// The AAD that binds an HS256 API secret to its API.
-pub fn hs256_aad(tenant: &str, identifier: &str) -> String {
-    format!("api-signing-secret:{tenant}:{identifier}")
 }
