@@ -432,6 +432,14 @@ pub async fn active_user(ctx: &Ctx<'_>, user_id: &str) -> Result<User, OAuthErro
     }
 }
 
+/// Auth0's "Service not found", with the command that fixes it.
+pub fn service_not_found(audience: &str) -> OAuthError {
+    OAuthError::access_denied(format!(
+        "Service not found: {audience}. No API has this identifier; register one with \
+         `tessera apis create --name NAME --identifier {audience}`."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,12 +452,4 @@ mod tests {
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }
-}
-
-/// Auth0's "Service not found", with the command that fixes it.
-pub fn service_not_found(audience: &str) -> OAuthError {
-    OAuthError::access_denied(format!(
-        "Service not found: {audience}. No API has this identifier; register one with \
-         `tessera apis create --name NAME --identifier {audience}`."
-    ))
 }
