@@ -2,7 +2,6 @@
 //! grants, token minting, the key ring and the error codes. It knows nothing of HTTP or SQL:
 //! storage is reached through the traits in [`store`], time through [`clock::Clock`].
 
-pub mod admin;
 pub mod attack;
 pub mod authorize;
 pub mod clock;
@@ -15,6 +14,7 @@ pub mod issue;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod manage;
 pub mod memory;
 pub mod model;
 pub mod net;

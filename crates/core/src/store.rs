@@ -6,7 +6,7 @@
 //! grants, users, roles, scripts) carry a `version`. `update_*` writes only if the stored
 //! version is still the one the object was read with, and stores the next one; otherwise it
 //! fails with [`StoreError::Stale`] and changes nothing, so a slow writer can never undo a
-//! change that came in between (callers read again and retry: `admin::retry_stale`). Changes
+//! change that came in between (callers read again and retry: `manage::retry_stale`). Changes
 //! made on the sign-in path, where a password check or a script run separates the read from
 //! the write, use [`UserStore::modify_user`], which applies a change to the row as it is now,
 //! inside one transaction.

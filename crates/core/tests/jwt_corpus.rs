@@ -7,10 +7,10 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde_json::{Value, json};
 use tessera_core::{
-    Clock, ErrorCode, FixedClock, admin,
+    Clock, ErrorCode, FixedClock,
     context::Ctx,
     keys::{KeyRing, MasterKey, PrivateKey, Signer, sign_compact},
-    logout,
+    logout, manage,
     memory::MemoryStore,
     model::{SigningAlg, Tenant},
     secret::Secret,
@@ -34,7 +34,7 @@ async fn world() -> W {
     let store = MemoryStore::new();
     let master = MasterKey::generate();
     let clock = FixedClock::new(NOW);
-    let tenant = admin::ensure_tenant(
+    let tenant = manage::ensure_tenant(
         &store,
         &master,
         &clock,
@@ -46,7 +46,7 @@ async fn world() -> W {
     .await
     .unwrap();
     for alg in SigningAlg::ASYMMETRIC {
-        admin::ensure_signing_key(&store, &master, &clock, "default", alg)
+        manage::ensure_signing_key(&store, &master, &clock, "default", alg)
             .await
             .unwrap();
     }
@@ -56,21 +56,21 @@ async fn world() -> W {
         clock.now(),
     )
     .unwrap();
-    let spec = admin::AppSpec {
+    let spec = manage::AppSpec {
         name: Some("spa".into()),
         app_type: Some("spa".into()),
         callbacks: Some(vec!["https://app.example.com/callback".into()]),
         logout_urls: Some(vec!["https://app.example.com/bye".into()]),
         ..Default::default()
     };
-    let (app, _) = admin::create_app(&store, &clock, "default", &spec)
+    let (app, _) = manage::create_app(&store, &clock, "default", &spec)
         .await
         .unwrap();
-    let user = admin::create_user(
+    let user = manage::create_user(
         &store,
         &clock,
         "default",
-        &admin::UserSpec {
+        &manage::UserSpec {
             email: Some("ann@example.com".into()),
             password: Some(Secret::new("correct horse")),
             ..Default::default()

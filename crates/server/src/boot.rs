@@ -12,8 +12,8 @@ use std::{
 
 use tessera_core::{
     Clock, Store, SystemClock,
-    admin::{self, AdminError},
     keys::MasterKey,
+    manage::{self, ManageError},
     model::{DEFAULT_TENANT, Tenant},
 };
 use tessera_store::{DatabaseUrl, SqlStore, create_private_dir};
@@ -41,7 +41,7 @@ pub enum BootError {
     #[error("{0}")]
     Store(#[from] tessera_core::StoreError),
     #[error("{0}")]
-    Admin(#[from] AdminError),
+    Admin(#[from] ManageError),
 }
 
 /// `serving`: the server is starting. On SQLite it may replace an issuer that was only a
@@ -82,7 +82,7 @@ pub async fn open(settings: &Settings, serving: bool) -> Result<Install, BootErr
     }
     let master = Arc::new(master);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let tenant = admin::ensure_tenant(
+    let tenant = manage::ensure_tenant(
         store.as_ref(),
         &master,
         clock.as_ref(),

@@ -4,9 +4,10 @@
 
 use super::*;
 use crate::{
-    FixedClock, admin,
+    FixedClock,
     clock::Clock,
     login::{self, LoginFailure},
+    manage,
     memory::MemoryStore,
     model::User,
     secret::Secret,
@@ -29,7 +30,7 @@ async fn world() -> W {
     let store = MemoryStore::new();
     let clock = FixedClock::new(1_800_000_000);
     let master = crate::keys::MasterKey::generate();
-    let tenant = admin::ensure_tenant(
+    let tenant = manage::ensure_tenant(
         &store,
         &master,
         &clock,
@@ -40,12 +41,12 @@ async fn world() -> W {
     )
     .await
     .unwrap();
-    let spec = admin::UserSpec {
+    let spec = manage::UserSpec {
         email: Some(EMAIL.into()),
         password: Some(Secret::new(PASSWORD)),
         ..Default::default()
     };
-    let user = admin::create_user(&store, &clock, "default", &spec, |p| {
+    let user = manage::create_user(&store, &clock, "default", &spec, |p| {
         crate::password::hash(&p)
     })
     .await
@@ -167,7 +168,7 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
     w.fail(EMAIL, IP, 10).await;
     w.fail(EMAIL, OTHER_IP, 10).await;
     refusal(w.sign_in(EMAIL, PASSWORD, IP).await);
-    admin::set_user_blocked(&w.store, &w.clock, "default", EMAIL, false)
+    manage::set_user_blocked(&w.store, &w.clock, "default", EMAIL, false)
         .await
         .unwrap();
     assert!(w.sign_in(EMAIL, PASSWORD, IP).await.is_ok());
@@ -178,11 +179,11 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
 
     w.fail(EMAIL, IP, 10).await;
     refusal(w.sign_in(EMAIL, PASSWORD, IP).await);
-    let spec = admin::UserSpec {
+    let spec = manage::UserSpec {
         password: Some(Secret::new("battery staple")),
         ..Default::default()
     };
-    admin::update_user(&w.store, &w.clock, "default", &w.user.user_id, &spec, |p| {
+    manage::update_user(&w.store, &w.clock, "default", &w.user.user_id, &spec, |p| {
         crate::password::hash(&p)
     })
     .await
@@ -191,11 +192,11 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
 
     // A change that is not a password leaves the block.
     w.fail(EMAIL, IP, 10).await;
-    let spec = admin::UserSpec {
+    let spec = manage::UserSpec {
         name: Some("Ann".into()),
         ..Default::default()
     };
-    admin::update_user(
+    manage::update_user(
         &w.store,
         &w.clock,
         "default",
@@ -257,12 +258,12 @@ async fn failures_older_than_the_window_do_not_add_up() {
 #[tokio::test]
 async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
     let mut w = world().await;
-    let settings = admin::AttackSettings {
+    let settings = manage::AttackSettings {
         brute_force_max_attempts: Some(3),
         suspicious_ip_max_attempts: Some(5),
         ..Default::default()
     };
-    admin::set_attack_protection(&w.store, "default", &settings)
+    manage::set_attack_protection(&w.store, "default", &settings)
         .await
         .unwrap();
     w.reload().await;
@@ -277,34 +278,34 @@ async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
         Refusal::SuspiciousIp { .. }
     ));
 
-    let off = admin::AttackSettings {
+    let off = manage::AttackSettings {
         brute_force: Some(false),
         suspicious_ip_throttling: Some(false),
         ..Default::default()
     };
-    admin::set_attack_protection(&w.store, "default", &off)
+    manage::set_attack_protection(&w.store, "default", &off)
         .await
         .unwrap();
     w.reload().await;
     assert!(w.sign_in(EMAIL, PASSWORD, IP).await.is_ok());
 
     for bad in [0, -1, 10_001] {
-        let s = admin::AttackSettings {
+        let s = manage::AttackSettings {
             brute_force_max_attempts: Some(bad),
             ..Default::default()
         };
         assert!(
-            admin::set_attack_protection(&w.store, "default", &s)
+            manage::set_attack_protection(&w.store, "default", &s)
                 .await
                 .is_err()
         );
     }
-    let s = admin::AttackSettings {
+    let s = manage::AttackSettings {
         token_rate_limit_per_minute: Some(-5),
         ..Default::default()
     };
     assert!(
-        admin::set_attack_protection(&w.store, "default", &s)
+        manage::set_attack_protection(&w.store, "default", &s)
             .await
             .is_err()
     );
@@ -338,11 +339,11 @@ async fn the_token_rate_limit_is_off_by_default_then_counts_per_application_per_
             .await
             .unwrap();
     }
-    let s = admin::AttackSettings {
+    let s = manage::AttackSettings {
         token_rate_limit_per_minute: Some(3),
         ..Default::default()
     };
-    admin::set_attack_protection(&w.store, "default", &s)
+    manage::set_attack_protection(&w.store, "default", &s)
         .await
         .unwrap();
     w.reload().await;
@@ -372,11 +373,11 @@ async fn the_token_rate_limit_is_off_by_default_then_counts_per_application_per_
 #[tokio::test]
 async fn allowlisted_addresses_are_never_counted_nor_refused() {
     let mut w = world().await;
-    let s = admin::AttackSettings {
+    let s = manage::AttackSettings {
         allowlist: Some(vec!["203.0.113.0/24".into(), " ".into()]),
         ..Default::default()
     };
-    admin::set_attack_protection(&w.store, "default", &s)
+    manage::set_attack_protection(&w.store, "default", &s)
         .await
         .unwrap();
     w.reload().await;
@@ -392,11 +393,11 @@ async fn allowlisted_addresses_are_never_counted_nor_refused() {
     );
     w.fail(EMAIL, OTHER_IP, 10).await;
     refusal(w.sign_in(EMAIL, PASSWORD, OTHER_IP).await);
-    let bad = admin::AttackSettings {
+    let bad = manage::AttackSettings {
         allowlist: Some(vec!["10.0.0.0/40".into()]),
         ..Default::default()
     };
-    let e = admin::set_attack_protection(&w.store, "default", &bad)
+    let e = manage::set_attack_protection(&w.store, "default", &bad)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("10.0.0.0/40"), "{e}");

@@ -1,7 +1,7 @@
 //! Authorization request validation against the in-memory store.
 
 use super::*;
-use crate::{FixedClock, admin, keys::MasterKey, memory::MemoryStore};
+use crate::{FixedClock, keys::MasterKey, manage, memory::MemoryStore};
 
 const CB: &str = "https://app.example.com/callback";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -17,7 +17,7 @@ async fn world() -> W {
     let store = MemoryStore::new();
     let master = MasterKey::generate();
     let clock = FixedClock::new(1_800_000_000);
-    let tenant = admin::ensure_tenant(
+    let tenant = manage::ensure_tenant(
         &store,
         &master,
         &clock,
@@ -28,24 +28,24 @@ async fn world() -> W {
     )
     .await
     .unwrap();
-    let app = |name: &str, t: &str| admin::AppSpec {
+    let app = |name: &str, t: &str| manage::AppSpec {
         name: Some(name.into()),
         app_type: Some(t.into()),
         callbacks: Some(vec![CB.into(), "https://app.example.com/other".into()]),
         ..Default::default()
     };
-    let (spa, _) = admin::create_app(&store, &clock, "default", &app("spa", "spa"))
+    let (spa, _) = manage::create_app(&store, &clock, "default", &app("spa", "spa"))
         .await
         .unwrap();
-    let (web, _) = admin::create_app(&store, &clock, "default", &app("web", "regular"))
+    let (web, _) = manage::create_app(&store, &clock, "default", &app("web", "regular"))
         .await
         .unwrap();
-    let api = admin::ApiSpec {
+    let api = manage::ApiSpec {
         name: Some("API".into()),
         identifier: Some("https://api.example.com".into()),
         ..Default::default()
     };
-    admin::create_api(&store, &master, &clock, "default", &api)
+    manage::create_api(&store, &master, &clock, "default", &api)
         .await
         .unwrap();
     W {
@@ -335,14 +335,14 @@ async fn pkce_is_s256_only_and_required_of_public_clients() {
 async fn apps_without_the_grant_type_are_refused() {
     let w = world().await;
     let clock = FixedClock::new(1);
-    let spec = admin::AppSpec {
+    let spec = manage::AppSpec {
         name: Some("svc".into()),
         app_type: Some("regular".into()),
         callbacks: Some(vec![CB.into()]),
         grant_types: Some(vec!["authorization_code".into()]),
         ..Default::default()
     };
-    let (c, _) = admin::create_app(&w.store, &clock, "default", &spec)
+    let (c, _) = manage::create_app(&w.store, &clock, "default", &spec)
         .await
         .unwrap();
     let p = [

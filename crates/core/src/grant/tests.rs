@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use super::*;
 use crate::store::{KeyStore, TenantStore};
 use crate::{
-    Clock, FixedClock, admin,
+    Clock, FixedClock,
     authorize::{self, Delivery, SignedIn},
     keys::{KeyRing, MasterKey},
-    login,
+    login, manage,
     memory::MemoryStore,
     model::{SigningAlg, Tenant, User},
     secret::Secret,
@@ -33,7 +33,7 @@ async fn world(edit: impl FnOnce(&mut Tenant)) -> W {
     let store = MemoryStore::new();
     let master = MasterKey::generate();
     let clock = FixedClock::new(1_800_000_000);
-    let mut tenant = admin::ensure_tenant(
+    let mut tenant = manage::ensure_tenant(
         &store,
         &master,
         &clock,
@@ -46,7 +46,7 @@ async fn world(edit: impl FnOnce(&mut Tenant)) -> W {
     .unwrap();
     edit(&mut tenant);
     store.update_tenant(&tenant).await.unwrap();
-    admin::ensure_signing_key(&store, &master, &clock, "default", SigningAlg::RS256)
+    manage::ensure_signing_key(&store, &master, &clock, "default", SigningAlg::RS256)
         .await
         .unwrap();
     let keys = KeyRing::load(
@@ -55,21 +55,21 @@ async fn world(edit: impl FnOnce(&mut Tenant)) -> W {
         clock.now(),
     )
     .unwrap();
-    let spec = admin::AppSpec {
+    let spec = manage::AppSpec {
         name: Some("spa".into()),
         app_type: Some("spa".into()),
         callbacks: Some(vec![CB.into()]),
         ..Default::default()
     };
-    let (spa, _) = admin::create_app(&store, &clock, "default", &spec)
+    let (spa, _) = manage::create_app(&store, &clock, "default", &spec)
         .await
         .unwrap();
-    let user_spec = admin::UserSpec {
+    let user_spec = manage::UserSpec {
         email: Some("ann@example.com".into()),
         password: Some(Secret::new("correct horse")),
         ..Default::default()
     };
-    let user = admin::create_user(&store, &clock, "default", &user_spec, |_| "unused".into())
+    let user = manage::create_user(&store, &clock, "default", &user_spec, |_| "unused".into())
         .await
         .unwrap();
     W {
@@ -286,25 +286,25 @@ async fn a_replay_whose_clock_reads_before_the_first_use_is_still_a_replay() {
 async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() {
     use crate::{context::ConfigCache, store::ClientGrantStore};
     let w = world(|_| {}).await;
-    let api = admin::ApiSpec {
+    let api = manage::ApiSpec {
         name: Some("api".into()),
         identifier: Some("https://api.example.com".into()),
         scopes: Some(vec!["read:x".into()]),
         ..Default::default()
     };
-    admin::create_api(&w.store, &w.master, &w.clock, "default", &api)
+    manage::create_api(&w.store, &w.master, &w.clock, "default", &api)
         .await
         .unwrap();
-    let m2m = admin::AppSpec {
+    let m2m = manage::AppSpec {
         name: Some("svc".into()),
         app_type: Some("m2m".into()),
         ..Default::default()
     };
-    let (app, secret) = admin::create_app(&w.store, &w.clock, "default", &m2m)
+    let (app, secret) = manage::create_app(&w.store, &w.clock, "default", &m2m)
         .await
         .unwrap();
     let id = app.client_id.clone();
-    admin::grant_app(
+    manage::grant_app(
         &w.store,
         &w.clock,
         "default",
@@ -341,7 +341,7 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
 
     // The store changes behind the cache: the cached snapshot keeps answering as of its
     // version (a node reloads it when the config version moves) ...
-    let (_, second) = admin::rotate_app_secret(&w.store, &w.clock, "default", &id)
+    let (_, second) = manage::rotate_app_secret(&w.store, &w.clock, "default", &id)
         .await
         .unwrap();
     w.store
@@ -370,7 +370,7 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
     );
 
     // What the cache does not know, the store answers: an app created after the snapshot.
-    let (late, _) = admin::create_app(&w.store, &w.clock, "default", &m2m)
+    let (late, _) = manage::create_app(&w.store, &w.clock, "default", &m2m)
         .await
         .unwrap();
     let ctx = Ctx {

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
-    admin::{self, ApiSpec},
+    manage::{self, ApiSpec},
     model::ResourceServer,
 };
 
@@ -76,7 +76,7 @@ impl ApiArgs {
 
 fn view(i: &Install, rs: &ResourceServer) -> Value {
     let mut v = rs.management_json();
-    if let Some(secret) = admin::api_signing_secret(&i.master, rs) {
+    if let Some(secret) = manage::api_signing_secret(&i.master, rs) {
         v["signing_secret"] = Value::String(secret);
     }
     v
@@ -86,7 +86,8 @@ pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
     let (store, t) = (i.store.as_ref(), i.tenant.id.as_str());
     match cmd {
         ApisCmd::Create(args) => {
-            let rs = admin::create_api(store, &i.master, i.clock.as_ref(), t, &args.spec()).await?;
+            let rs =
+                manage::create_api(store, &i.master, i.clock.as_ref(), t, &args.spec()).await?;
             out.object(&view(i, &rs));
             out.note(&format!(
                 "Ask for a JWT access token with audience={} (at /authorize, or client credentials at /oauth/token).",
@@ -105,14 +106,14 @@ pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
                 &["id", "name", "identifier", "signing_alg", "token_dialect"],
             );
         }
-        ApisCmd::Show { id } => out.object(&view(i, &admin::find_api(store, t, &id).await?)),
+        ApisCmd::Show { id } => out.object(&view(i, &manage::find_api(store, t, &id).await?)),
         ApisCmd::Update { id, args } => {
-            let rs =
-                admin::update_api(store, &i.master, i.clock.as_ref(), t, &id, &args.spec()).await?;
+            let rs = manage::update_api(store, &i.master, i.clock.as_ref(), t, &id, &args.spec())
+                .await?;
             out.object(&view(i, &rs));
         }
         ApisCmd::Delete { id } => {
-            let rs = admin::find_api(store, t, &id).await?;
+            let rs = manage::find_api(store, t, &id).await?;
             if !store.delete_resource_server(t, &rs.id).await? {
                 return Err(CliError::usage(format!("no API '{id}'")));
             }

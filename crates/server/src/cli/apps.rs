@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
-    admin::{self, AppSpec},
+    manage::{self, AppSpec},
     model::Client,
     secret::Secret,
 };
@@ -125,7 +125,7 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
     let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
     match cmd {
         AppsCmd::Create(args) => {
-            let (c, secret) = admin::create_app(store, clock, t, &args.spec()).await?;
+            let (c, secret) = manage::create_app(store, clock, t, &args.spec()).await?;
             out.object(&with_secret(&c, secret.as_ref()));
             if secret.is_some() {
                 out.note("The client_secret is shown only now; only its hash is stored.");
@@ -141,12 +141,12 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             out.list(&all, &["client_id", "name", "app_type", "grant_types"]);
         }
         AppsCmd::Show { client_id } => out.object(
-            &admin::find_app(store, t, &client_id)
+            &manage::find_app(store, t, &client_id)
                 .await?
                 .management_json(),
         ),
         AppsCmd::Update { client_id, args } => {
-            let (c, secret) = admin::update_app(store, clock, t, &client_id, &args.spec()).await?;
+            let (c, secret) = manage::update_app(store, clock, t, &client_id, &args.spec()).await?;
             out.object(&with_secret(&c, secret.as_ref()));
         }
         AppsCmd::Delete { client_id } => {
@@ -158,7 +158,7 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             out.note(&format!("deleted application {client_id}"));
         }
         AppsCmd::RotateSecret { client_id } => {
-            let (c, secret) = admin::rotate_app_secret(store, clock, t, &client_id).await?;
+            let (c, secret) = manage::rotate_app_secret(store, clock, t, &client_id).await?;
             out.object(&with_secret(&c, Some(&secret)));
             out.note("The new client_secret is shown only now; the old one no longer works.");
         }
@@ -167,15 +167,15 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             audience,
             scopes,
         } => {
-            let g = admin::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes))
+            let g = manage::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes))
                 .await?;
-            if let Some(w) = admin::grant_warning(&admin::find_app(store, t, &client_id).await?) {
+            if let Some(w) = manage::grant_warning(&manage::find_app(store, t, &client_id).await?) {
                 eprintln!("{w}");
             }
             out.object(&g.management_json());
         }
         AppsCmd::Grants { client_id } => {
-            admin::find_app(store, t, &client_id).await?;
+            manage::find_app(store, t, &client_id).await?;
             let all: Vec<Value> = store
                 .client_grants(t, &client_id)
                 .await?

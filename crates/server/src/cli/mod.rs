@@ -17,7 +17,7 @@ mod users;
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
-use tessera_core::admin::AdminError;
+use tessera_core::manage::ManageError;
 
 use crate::{
     boot,
@@ -143,13 +143,13 @@ impl CliError {
     }
 }
 
-impl From<AdminError> for CliError {
-    fn from(e: AdminError) -> Self {
+impl From<ManageError> for CliError {
+    fn from(e: ManageError) -> Self {
         match e {
-            AdminError::Invalid(_) | AdminError::NotFound(_) | AdminError::Conflict(_) => {
+            ManageError::Invalid(_) | ManageError::NotFound(_) | ManageError::Conflict(_) => {
                 Self::usage(e.to_string())
             }
-            AdminError::Store(_) | AdminError::Keys(_) | AdminError::WrongMasterKey => {
+            ManageError::Store(_) | ManageError::Keys(_) | ManageError::WrongMasterKey => {
                 Self::failure(e.to_string())
             }
         }
@@ -158,7 +158,7 @@ impl From<AdminError> for CliError {
 
 impl From<tessera_core::StoreError> for CliError {
     fn from(e: tessera_core::StoreError) -> Self {
-        AdminError::from(e).into()
+        ManageError::from(e).into()
     }
 }
 

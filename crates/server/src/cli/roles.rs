@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use serde_json::Value;
-use tessera_core::rbac;
+use tessera_core::manage;
 
 use super::{CliResult, output::Out};
 use crate::boot::Install;
@@ -47,7 +47,7 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
     let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
     match cmd {
         RolesCmd::Create { name, description } => {
-            let r = rbac::create_role(store, clock, t, &name, description.as_deref()).await?;
+            let r = manage::create_role(store, clock, t, &name, description.as_deref()).await?;
             out.object(&r.management_json());
         }
         RolesCmd::List => {
@@ -60,10 +60,10 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
             out.list(&all, &["id", "name", "description"]);
         }
         RolesCmd::Show { role } => {
-            out.object(&rbac::find_role(store, t, &role).await?.management_json())
+            out.object(&manage::find_role(store, t, &role).await?.management_json())
         }
         RolesCmd::Delete { role } => {
-            let r = rbac::delete_role(store, clock, t, &role).await?;
+            let r = manage::delete_role(store, clock, t, &role).await?;
             out.note(&format!("deleted role {} ({})", r.name, r.id));
         }
         RolesCmd::AddPermissions {
@@ -71,8 +71,8 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
             api,
             permissions,
         } => {
-            let r =
-                rbac::change_permissions(store, clock, t, &role, &api, &permissions, true).await?;
+            let r = manage::change_permissions(store, clock, t, &role, &api, &permissions, true)
+                .await?;
             out.object(&r.management_json());
         }
         RolesCmd::RemovePermissions {
@@ -80,8 +80,8 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
             api,
             permissions,
         } => {
-            let r =
-                rbac::change_permissions(store, clock, t, &role, &api, &permissions, false).await?;
+            let r = manage::change_permissions(store, clock, t, &role, &api, &permissions, false)
+                .await?;
             out.object(&r.management_json());
         }
     }

@@ -8,12 +8,14 @@ use std::io::Read;
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
 use tessera_core::{
-    OAuthError, admin,
+    OAuthError,
     context::Ctx,
     hooks::{ClaimsHook, accepted_claims},
     keys::KeyRing,
+    manage,
+    manage::ScriptSpec,
     model::{Script, ScriptKind, Trigger},
-    scripts::{self, ScriptSpec},
+    scripts,
     store::Store,
 };
 
@@ -184,16 +186,16 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 order: None,
             };
             let mut s =
-                scripts::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
+                manage::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
             if deploy {
-                s = scripts::set_enabled(store, clock, t, kind, &s.id, true).await?;
+                s = manage::set_enabled(store, clock, t, kind, &s.id, true).await?;
             }
             out.object(&show(i, &s)?);
         }
         ActionsCmd::List => list(i, out, &store.scripts(t, kind).await?)?,
         ActionsCmd::Show { action } => out.object(&show(
             i,
-            &scripts::find_script(store, t, kind, &action).await?,
+            &manage::find_script(store, t, kind, &action).await?,
         )?),
         ActionsCmd::Update {
             action,
@@ -208,11 +210,11 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order: None,
             };
-            let s = scripts::update_script(
+            let s = manage::update_script(
                 store,
                 &i.master,
                 clock,
-                scripts::find_script(store, t, kind, &action).await?,
+                manage::find_script(store, t, kind, &action).await?,
                 &spec,
                 &check,
             )
@@ -220,20 +222,20 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
             out.object(&show(i, &s)?);
         }
         ActionsCmd::Delete { action } => {
-            let s = scripts::find_script(store, t, kind, &action).await?;
+            let s = manage::find_script(store, t, kind, &action).await?;
             store.delete_script(t, &s.id).await?;
             out.note(&format!("deleted action {}", s.name));
         }
         ActionsCmd::Deploy { action } => {
-            let s = scripts::set_enabled(store, clock, t, kind, &action, true).await?;
+            let s = manage::set_enabled(store, clock, t, kind, &action, true).await?;
             out.object(&show(i, &s)?);
         }
         ActionsCmd::Undeploy { action } => {
-            let s = scripts::set_enabled(store, clock, t, kind, &action, false).await?;
+            let s = manage::set_enabled(store, clock, t, kind, &action, false).await?;
             out.object(&show(i, &s)?);
         }
         ActionsCmd::Order { trigger, actions } => {
-            let all = scripts::order_actions(store, clock, t, &trigger, &actions).await?;
+            let all = manage::order_actions(store, clock, t, &trigger, &actions).await?;
             list(i, out, &all)?;
         }
         ActionsCmd::Test {
@@ -242,7 +244,7 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
             client,
             audience,
         } => {
-            let s = scripts::find_script(store, t, kind, &action).await?;
+            let s = manage::find_script(store, t, kind, &action).await?;
             let result = dry_run(
                 i,
                 &engine,
@@ -289,12 +291,12 @@ async fn dry_run(
         scripts: None,
         config: None,
     };
-    let admin_err = |e: admin::AdminError| OAuthError::invalid_request(e.to_string());
-    let client = admin::find_app(store, t, client_id)
+    let admin_err = |e: manage::ManageError| OAuthError::invalid_request(e.to_string());
+    let client = manage::find_app(store, t, client_id)
         .await
         .map_err(admin_err)?;
     let api = match audience {
-        Some(a) => Some(admin::find_api(store, t, a).await.map_err(admin_err)?),
+        Some(a) => Some(manage::find_api(store, t, a).await.map_err(admin_err)?),
         None => None,
     };
     let script = scripts::hook_script(&i.master, s)?;
@@ -309,7 +311,7 @@ async fn dry_run(
             let who = user.ok_or_else(|| {
                 OAuthError::invalid_request("a post-login action needs --user EMAIL")
             })?;
-            let u = admin::find_user(store, t, who).await.map_err(admin_err)?;
+            let u = manage::find_user(store, t, who).await.map_err(admin_err)?;
             scripts::post_login_with(
                 &ctx,
                 vec![script].into(),
@@ -371,13 +373,13 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order,
             };
-            let s = scripts::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
+            let s = manage::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
             out.object(&show(i, &s)?);
         }
         RulesCmd::List => list(i, out, &store.scripts(t, kind).await?)?,
         RulesCmd::Show { rule } => out.object(&show(
             i,
-            &scripts::find_script(store, t, kind, &rule).await?,
+            &manage::find_script(store, t, kind, &rule).await?,
         )?),
         RulesCmd::Update {
             rule,
@@ -393,11 +395,11 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order,
             };
-            let s = scripts::update_script(
+            let s = manage::update_script(
                 store,
                 &i.master,
                 clock,
-                scripts::find_script(store, t, kind, &rule).await?,
+                manage::find_script(store, t, kind, &rule).await?,
                 &spec,
                 &check,
             )
@@ -405,16 +407,16 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
             out.object(&show(i, &s)?);
         }
         RulesCmd::Delete { rule } => {
-            let s = scripts::find_script(store, t, kind, &rule).await?;
+            let s = manage::find_script(store, t, kind, &rule).await?;
             store.delete_script(t, &s.id).await?;
             out.note(&format!("deleted rule {}", s.name));
         }
         RulesCmd::Enable { rule } => {
-            let s = scripts::set_enabled(store, clock, t, kind, &rule, true).await?;
+            let s = manage::set_enabled(store, clock, t, kind, &rule, true).await?;
             out.object(&show(i, &s)?);
         }
         RulesCmd::Disable { rule } => {
-            let s = scripts::set_enabled(store, clock, t, kind, &rule, false).await?;
+            let s = manage::set_enabled(store, clock, t, kind, &rule, false).await?;
             out.object(&show(i, &s)?);
         }
     }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use tessera_core::admin;
+use tessera_core::manage;
 
 use super::{CliResult, output::Out};
 use crate::boot::Install;
@@ -86,7 +86,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 login_transactions_per_ip,
                 attack_allowlist,
             } = *args;
-            let lifetimes = admin::TenantLifetimes {
+            let lifetimes = manage::TenantLifetimes {
                 id_token_lifetime,
                 session_lifetime,
                 session_idle_lifetime,
@@ -95,8 +95,8 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 refresh_token_reuse_interval,
                 script_time_limit_ms,
             };
-            admin::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
-            let attack = admin::AttackSettings {
+            manage::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
+            let attack = manage::AttackSettings {
                 brute_force,
                 brute_force_max_attempts,
                 suspicious_ip_throttling,
@@ -106,9 +106,9 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 allowlist: attack_allowlist.as_deref().map(super::split_list),
             };
             let mut t =
-                admin::set_attack_protection(i.store.as_ref(), &i.tenant.id, &attack).await?;
+                manage::set_attack_protection(i.store.as_ref(), &i.tenant.id, &attack).await?;
             if let Some(a) = default_audience {
-                t = admin::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
+                t = manage::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
             }
             out.object(&shown(out, t.management_json()));
         }

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
-    admin::{self, UserSpec},
+    manage::{self, UserSpec},
     model::User,
     password, rbac,
     secret::Secret,
@@ -100,7 +100,7 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
     let hash = |pw: String| password::hash(&pw);
     match cmd {
         UsersCmd::Create(args) => {
-            let u = admin::create_user(store, clock, t, &args.spec()?, hash).await?;
+            let u = manage::create_user(store, clock, t, &args.spec()?, hash).await?;
             out.object(&u.management_json());
         }
         UsersCmd::List => {
@@ -113,40 +113,40 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
             out.list(&all, &["user_id", "email", "name", "blocked"]);
         }
         UsersCmd::Show { user } => {
-            out.object(&admin::find_user(store, t, &user).await?.management_json())
+            out.object(&manage::find_user(store, t, &user).await?.management_json())
         }
         UsersCmd::Update { user, args } => {
-            let u = admin::update_user(store, clock, t, &user, &args.spec()?, hash).await?;
+            let u = manage::update_user(store, clock, t, &user, &args.spec()?, hash).await?;
             out.object(&u.management_json());
         }
         UsersCmd::Delete { user } => {
-            let u = admin::delete_user(store, t, &user).await?;
+            let u = manage::delete_user(store, t, &user).await?;
             out.note(&format!("deleted user {}", u.user_id));
         }
         UsersCmd::Block { user } => out.object(
-            &admin::set_user_blocked(store, clock, t, &user, true)
+            &manage::set_user_blocked(store, clock, t, &user, true)
                 .await?
                 .management_json(),
         ),
         UsersCmd::Unblock { user } => out.object(
-            &admin::set_user_blocked(store, clock, t, &user, false)
+            &manage::set_user_blocked(store, clock, t, &user, false)
                 .await?
                 .management_json(),
         ),
         UsersCmd::AssignRoles { user, roles } => {
-            let u = rbac::change_user_roles(store, clock, t, &user, &roles, true).await?;
+            let u = manage::change_user_roles(store, clock, t, &user, &roles, true).await?;
             print_roles(out, store, &u).await?;
         }
         UsersCmd::RemoveRoles { user, roles } => {
-            let u = rbac::change_user_roles(store, clock, t, &user, &roles, false).await?;
+            let u = manage::change_user_roles(store, clock, t, &user, &roles, false).await?;
             print_roles(out, store, &u).await?;
         }
         UsersCmd::Roles { user } => {
-            let u = admin::find_user(store, t, &user).await?;
+            let u = manage::find_user(store, t, &user).await?;
             print_roles(out, store, &u).await?;
         }
         UsersCmd::Permissions { user } => {
-            let u = admin::find_user(store, t, &user).await?;
+            let u = manage::find_user(store, t, &user).await?;
             let all: Vec<Value> = rbac::user_permissions(store, &u)
                 .await?
                 .iter()

@@ -21,7 +21,7 @@ pub struct AppSpec {
     pub add_logout_urls: Vec<String>,
 }
 
-fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> AdminResult<()> {
+fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> ManageResult<()> {
     if let Some(n) = &spec.name {
         validate::name(n).map_err(invalid)?;
         c.name = n.clone();
@@ -117,7 +117,7 @@ pub async fn create_app(
     clock: &dyn Clock,
     tenant: &str,
     spec: &AppSpec,
-) -> AdminResult<(Client, Option<Secret>)> {
+) -> ManageResult<(Client, Option<Secret>)> {
     let now = clock.now();
     let name = spec
         .name
@@ -161,11 +161,10 @@ pub async fn create_app(
     Ok((c, secret))
 }
 
-pub async fn find_app(store: &dyn Store, tenant: &str, client_id: &str) -> AdminResult<Client> {
-    store
-        .client(tenant, client_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no application with client_id '{client_id}'")))
+pub async fn find_app(store: &dyn Store, tenant: &str, client_id: &str) -> ManageResult<Client> {
+    store.client(tenant, client_id).await?.ok_or_else(|| {
+        ManageError::NotFound(format!("no application with client_id '{client_id}'"))
+    })
 }
 
 /// Updates an application. Turning a public app confidential creates its secret (returned).
@@ -175,7 +174,7 @@ pub async fn update_app(
     tenant: &str,
     client_id: &str,
     spec: &AppSpec,
-) -> AdminResult<(Client, Option<Secret>)> {
+) -> ManageResult<(Client, Option<Secret>)> {
     retry_stale(async || {
         let mut c = find_app(store, tenant, client_id).await?;
         if spec.app_type.is_some() {
@@ -208,7 +207,7 @@ pub async fn rotate_app_secret(
     clock: &dyn Clock,
     tenant: &str,
     client_id: &str,
-) -> AdminResult<(Client, Secret)> {
+) -> ManageResult<(Client, Secret)> {
     retry_stale(async || {
         let mut c = find_app(store, tenant, client_id).await?;
         if c.token_endpoint_auth_method == AuthMethod::None {
@@ -222,76 +221,6 @@ pub async fn rotate_app_secret(
         store.update_client(&c).await?;
         c.version += 1;
         Ok((c, s))
-    })
-    .await
-}
-
-/// A warning for a client grant that cannot be used: only the client-credentials flow reads
-/// client grants.
-pub fn grant_warning(client: &Client) -> Option<String> {
-    (!client.allows_grant(GrantType::ClientCredentials)).then(|| {
-        format!(
-            "warning: application {} cannot use client credentials (its grant types are {}), so \
-             this grant has no effect until it can: `tessera apps update {} --grant-types \
-             ...,client_credentials` (public applications never can)",
-            client.client_id,
-            client
-                .grant_types
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            client.client_id
-        )
-    })
-}
-
-/// Grants an application an API with scopes (replacing the scopes of an existing grant). Every
-/// scope must be one the API defines.
-pub async fn grant_app(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    client_id: &str,
-    audience: &str,
-    scopes: &[String],
-) -> AdminResult<ClientGrant> {
-    retry_stale(async || {
-        let client = find_app(store, tenant, client_id).await?;
-        let api = store
-            .resource_server_by_identifier(tenant, audience)
-            .await?
-            .ok_or_else(|| {
-                AdminError::NotFound(format!(
-                    "no API with identifier '{audience}' (create it with `tessera apis create`)"
-                ))
-            })?;
-        let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
-        if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
-            return Err(invalid(format!(
-                "the API {audience} does not define the scope '{unknown}'"
-            )));
-        }
-        if let Some(mut g) = store
-            .client_grant(tenant, &client.client_id, &api.identifier)
-            .await?
-        {
-            g.scope = scopes;
-            store.update_client_grant(&g).await?;
-            g.version += 1;
-            return Ok(g);
-        }
-        let g = ClientGrant {
-            tenant_id: tenant.to_owned(),
-            id: format!("cgr_{}", random_alphanumeric(16)),
-            client_id: client.client_id,
-            audience: api.identifier,
-            scope: scopes,
-            version: 0,
-            created_at: clock.now(),
-        };
-        store.insert_client_grant(&g).await?;
-        Ok(g)
     })
     .await
 }

@@ -12,7 +12,7 @@ pub struct UserSpec {
     pub user_metadata: Option<String>,
 }
 
-fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
+fn parse_metadata(flag: &str, json: &str) -> ManageResult<Map<String, Value>> {
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(invalid(format!(
@@ -23,7 +23,7 @@ fn parse_metadata(flag: &str, json: &str) -> AdminResult<Map<String, Value>> {
 }
 
 /// Validates everything cheap first, so a bad flag never costs a password hash.
-fn apply_user_spec(u: &mut User, spec: &UserSpec) -> AdminResult<Option<String>> {
+fn apply_user_spec(u: &mut User, spec: &UserSpec) -> ManageResult<Option<String>> {
     if let Some(e) = &spec.email {
         validate::email(e.trim()).map_err(invalid)?;
         u.email = crate::model::normalize_email(e);
@@ -58,7 +58,7 @@ pub async fn create_user(
     tenant: &str,
     spec: &UserSpec,
     hash: impl FnOnce(String) -> String,
-) -> AdminResult<User> {
+) -> ManageResult<User> {
     let now = clock.now();
     if spec.email.is_none() {
         return Err(invalid("--email is required".into()));
@@ -89,7 +89,7 @@ pub async fn create_user(
     };
     let pw = apply_user_spec(&mut u, spec)?.unwrap_or_default();
     if store.user_by_email(tenant, &u.email).await?.is_some() {
-        return Err(AdminError::Conflict(format!(
+        return Err(ManageError::Conflict(format!(
             "a user with email {} already exists",
             u.email
         )));
@@ -97,7 +97,7 @@ pub async fn create_user(
     u.password_hash = hash(pw);
     store.insert_user(&u).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
-            AdminError::Conflict(format!("a user with email {} already exists", u.email))
+            ManageError::Conflict(format!("a user with email {} already exists", u.email))
         }
         other => other.into(),
     })?;
@@ -105,14 +105,14 @@ pub async fn create_user(
 }
 
 /// Finds a user by id or by email.
-pub async fn find_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> AdminResult<User> {
+pub async fn find_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> ManageResult<User> {
     if let Some(u) = store.user(tenant, id_or_email).await? {
         return Ok(u);
     }
     store
         .user_by_email(tenant, id_or_email)
         .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no user with id or email '{id_or_email}'")))
+        .ok_or_else(|| ManageError::NotFound(format!("no user with id or email '{id_or_email}'")))
 }
 
 pub async fn update_user(
@@ -122,7 +122,7 @@ pub async fn update_user(
     id_or_email: &str,
     spec: &UserSpec,
     hash: impl FnOnce(String) -> String,
-) -> AdminResult<User> {
+) -> ManageResult<User> {
     // The password is hashed once, before any read: a retry reuses the hash.
     let new_hash = match &spec.password {
         Some(p) => {
@@ -139,7 +139,7 @@ pub async fn update_user(
             u.password_hash.clone_from(h);
         }
         if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
-            return Err(AdminError::Conflict(format!(
+            return Err(ManageError::Conflict(format!(
                 "a user with email {} already exists",
                 u.email
             )));
@@ -168,7 +168,7 @@ async fn end_user_access(
     tenant: &str,
     user_id: &str,
     why: &str,
-) -> AdminResult<()> {
+) -> ManageResult<()> {
     let n = store.delete_user_artifacts(tenant, user_id).await?;
     tracing::info!(
         user_id,
@@ -180,7 +180,7 @@ async fn end_user_access(
 }
 
 /// Deletes a user, and with it every session and token of theirs.
-pub async fn delete_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> AdminResult<User> {
+pub async fn delete_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> ManageResult<User> {
     let u = find_user(store, tenant, id_or_email).await?;
     store.delete_user(tenant, &u.user_id).await?;
     end_user_access(store, tenant, &u.user_id, "user deleted").await?;
@@ -195,7 +195,7 @@ pub async fn set_user_blocked(
     tenant: &str,
     id_or_email: &str,
     blocked: bool,
-) -> AdminResult<User> {
+) -> ManageResult<User> {
     retry_stale(async || {
         let mut u = find_user(store, tenant, id_or_email).await?;
         u.blocked = blocked;

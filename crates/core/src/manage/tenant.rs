@@ -1,77 +1,7 @@
-//! Operator actions on the dashboard model (what the CLI and, later, the Management API do):
-//! validate, fill Auth0's defaults, store. Secrets exist in the clear only in the return value.
-//! This file has the error type, [`retry_stale`] and the tenant's settings; `apis`, `apps` and
-//! `users` the rest.
+//! The tenant: created on first start (with the master-key check), its default audience, its
+//! session and token lifetimes, and its attack protection.
 
-use serde_json::{Map, Value};
-
-use crate::{
-    Clock, Store, StoreError,
-    keys::hs256_aad,
-    keys::{KeyRingError, MasterKey},
-    model::{
-        AppType, AuthMethod, Client, ClientGrant, GrantType, KeyStatus, ResourceServer, ScopeDef,
-        SigningAlg, Tenant, TokenDialect, User,
-    },
-    password,
-    secret::{Secret, random_alphanumeric, random_bytes},
-    validate,
-};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// The operator's input is wrong; the text says how.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Store(StoreError),
-    #[error(transparent)]
-    Keys(#[from] KeyRingError),
-    #[error(
-        "the master key does not match the one this installation was created with: \
-         set TESSERA_MASTER_KEY to the installation's key, or restore its master.key file"
-    )]
-    WrongMasterKey,
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => Self::Conflict(m),
-            StoreError::NotFound(m) => Self::NotFound(m),
-            other => Self::Store(other),
-        }
-    }
-}
-
-pub type AdminResult<T> = Result<T, AdminError>;
-
-/// How many times [`retry_stale`] runs a change before it gives up.
-const STALE_TRIES: usize = 20;
-
-/// Runs a read-change-write `attempt` again while its write finds that the object changed
-/// since it was read (`StoreError::Stale`: a sign-in's bookkeeping, another operator, another
-/// node): each try applies the change to what is stored now, never over it.
-pub async fn retry_stale<T>(mut attempt: impl AsyncFnMut() -> AdminResult<T>) -> AdminResult<T> {
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(AdminError::Store(StoreError::Stale(what))) if tries < STALE_TRIES => {
-                tracing::debug!(%what, tries, "changed meanwhile; reading it again");
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn invalid(e: String) -> AdminError {
-    AdminError::Invalid(e)
-}
+use super::*;
 
 const MASTER_KEY_CHECK: &[u8] = b"tessera master key check";
 
@@ -91,7 +21,7 @@ pub async fn ensure_tenant(
     issuer: Option<&str>,
     default_issuer: &str,
     adopt_default_issuer: bool,
-) -> AdminResult<Tenant> {
+) -> ManageResult<Tenant> {
     let now = clock.now();
     if let Some(i) = issuer {
         validate::redirect_url(i).map_err(|e| invalid(format!("--issuer: {e}")))?;
@@ -106,7 +36,7 @@ pub async fn ensure_tenant(
                         if master.decrypt_base64(sealed, &aad).ok().as_deref()
                             != Some(MASTER_KEY_CHECK)
                         {
-                            return Err(AdminError::WrongMasterKey);
+                            return Err(ManageError::WrongMasterKey);
                         }
                     }
                     None => {
@@ -167,41 +97,18 @@ pub async fn ensure_tenant(
     Ok(tenant)
 }
 
-/// Makes sure a current key exists for `alg` (no-op for HS256, which uses the API's secret).
-pub async fn ensure_signing_key(
-    store: &dyn Store,
-    master: &MasterKey,
-    clock: &dyn Clock,
-    tenant: &str,
-    alg: SigningAlg,
-) -> AdminResult<()> {
-    if alg == SigningAlg::HS256 {
-        return Ok(());
-    }
-    let keys = store.signing_keys(tenant).await?;
-    if !keys
-        .iter()
-        .any(|k| k.alg == alg && k.status == KeyStatus::Current)
-    {
-        // Nodes starting together on an empty database: one key, whichever node makes it.
-        let key = crate::keys::new_key_record(tenant, alg, master, clock.now())?;
-        store.add_first_signing_key(&key).await?;
-    }
-    Ok(())
-}
-
 /// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
 /// requests without `audience` are for.
 pub async fn set_default_audience(
     store: &dyn Store,
     tenant_id: &str,
     audience: &str,
-) -> AdminResult<Tenant> {
+) -> ManageResult<Tenant> {
     retry_stale(async || {
         let mut t = store
             .tenant(tenant_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
         if audience.is_empty() {
             t.default_audience = None;
         } else {
@@ -245,13 +152,13 @@ pub async fn set_lifetimes(
     store: &dyn Store,
     tenant_id: &str,
     l: &TenantLifetimes,
-) -> AdminResult<Tenant> {
+) -> ManageResult<Tenant> {
     retry_stale(async || {
         const MAX: i64 = 365 * 86_400;
         let mut t = store
             .tenant(tenant_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
         let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
             (
                 "--id-token-lifetime",
@@ -342,12 +249,12 @@ pub async fn set_attack_protection(
     store: &dyn Store,
     tenant_id: &str,
     a: &AttackSettings,
-) -> AdminResult<Tenant> {
+) -> ManageResult<Tenant> {
     retry_stale(async || {
         let mut t = store
             .tenant(tenant_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("tenant {tenant_id}")))?;
+            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
         let ap = &mut t.attack_protection;
         let limits: [(&str, Option<i64>, &mut i64, i64, i64); 4] = [
             (
@@ -408,22 +315,3 @@ pub async fn set_attack_protection(
     })
     .await
 }
-
-fn clean_list(list: &[String]) -> Vec<String> {
-    list.iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-mod apis;
-mod apps;
-mod users;
-
-use apis::parse_scopes;
-pub use apis::*;
-pub use apps::*;
-pub use users::*;
-
-#[cfg(test)]
-mod tests;

@@ -15,7 +15,7 @@ pub struct ApiSpec {
     pub enforce_policies: Option<bool>,
 }
 
-pub(super) fn parse_scopes(list: &[String]) -> AdminResult<Vec<ScopeDef>> {
+pub(super) fn parse_scopes(list: &[String]) -> ManageResult<Vec<ScopeDef>> {
     let mut out: Vec<ScopeDef> = Vec::new();
     for s in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if !crate::scope::is_scope_token(s) {
@@ -35,7 +35,7 @@ pub(super) fn parse_scopes(list: &[String]) -> AdminResult<Vec<ScopeDef>> {
 }
 
 /// Applies the spec's fields to `rs`, validating each.
-fn apply_api_spec(rs: &mut ResourceServer, spec: &ApiSpec) -> AdminResult<()> {
+fn apply_api_spec(rs: &mut ResourceServer, spec: &ApiSpec) -> ManageResult<()> {
     if let Some(n) = &spec.name {
         validate::name(n).map_err(invalid)?;
         rs.name = n.clone();
@@ -94,7 +94,7 @@ pub async fn create_api(
     clock: &dyn Clock,
     tenant: &str,
     spec: &ApiSpec,
-) -> AdminResult<ResourceServer> {
+) -> ManageResult<ResourceServer> {
     let now = clock.now();
     let name = spec
         .name
@@ -130,7 +130,7 @@ pub async fn create_api(
         .insert_resource_server(&rs)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => AdminError::Conflict(format!(
+            StoreError::Conflict(_) => ManageError::Conflict(format!(
                 "an API with identifier {} already exists",
                 rs.identifier
             )),
@@ -144,7 +144,7 @@ pub async fn find_api(
     store: &dyn Store,
     tenant: &str,
     id_or_identifier: &str,
-) -> AdminResult<ResourceServer> {
+) -> ManageResult<ResourceServer> {
     if let Some(rs) = store.resource_server(tenant, id_or_identifier).await? {
         return Ok(rs);
     }
@@ -152,7 +152,7 @@ pub async fn find_api(
         .resource_server_by_identifier(tenant, id_or_identifier)
         .await?
         .ok_or_else(|| {
-            AdminError::NotFound(format!("no API with id or identifier '{id_or_identifier}'"))
+            ManageError::NotFound(format!("no API with id or identifier '{id_or_identifier}'"))
         })
 }
 
@@ -163,7 +163,7 @@ pub async fn update_api(
     tenant: &str,
     id: &str,
     spec: &ApiSpec,
-) -> AdminResult<ResourceServer> {
+) -> ManageResult<ResourceServer> {
     retry_stale(async || {
         let mut rs = find_api(store, tenant, id).await?;
         if spec

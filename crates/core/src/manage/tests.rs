@@ -130,7 +130,7 @@ async fn a_wrong_master_key_is_refused_before_it_seals_anything() {
     let w = world().await;
     let other = MasterKey::generate();
     let e = ensure_tenant(&w.store, &other, &w.clock, "default", None, "x", false).await;
-    assert!(matches!(e, Err(AdminError::WrongMasterKey)), "{e:?}");
+    assert!(matches!(e, Err(ManageError::WrongMasterKey)), "{e:?}");
     assert_eq!(
         w.store.signing_keys("default").await.unwrap().len(),
         1,
@@ -351,7 +351,7 @@ async fn admin_validation_refuses_bad_input() {
     };
     assert!(matches!(
         create_api(&w.store, &w.master, &w.clock, "default", &bad_api).await,
-        Err(AdminError::Invalid(_))
+        Err(ManageError::Invalid(_))
     ));
     w.api("urn:api", "RS256", "access_token").await;
     let dup = ApiSpec {
@@ -361,7 +361,7 @@ async fn admin_validation_refuses_bad_input() {
     };
     assert!(matches!(
         create_api(&w.store, &w.master, &w.clock, "default", &dup).await,
-        Err(AdminError::Conflict(_))
+        Err(ManageError::Conflict(_))
     ));
     let bad_app = AppSpec {
         name: Some("x".into()),
@@ -371,11 +371,11 @@ async fn admin_validation_refuses_bad_input() {
     };
     assert!(matches!(
         create_app(&w.store, &w.clock, "default", &bad_app).await,
-        Err(AdminError::Invalid(_))
+        Err(ManageError::Invalid(_))
     ));
     assert!(matches!(
         grant_app(&w.store, &w.clock, "default", "ghost", "urn:api", &[]).await,
-        Err(AdminError::NotFound(_))
+        Err(ManageError::NotFound(_))
     ));
     let (c, _) = w.m2m().await;
     let e = grant_app(
@@ -387,7 +387,7 @@ async fn admin_validation_refuses_bad_input() {
         &["admin".into()],
     )
     .await;
-    assert!(matches!(e, Err(AdminError::Invalid(m)) if m.contains("does not define")));
+    assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("does not define")));
     let bad_user = UserSpec {
         email: Some("a@b.c".into()),
         password: Some(Secret::new("longenough")),
@@ -398,7 +398,7 @@ async fn admin_validation_refuses_bad_input() {
         panic!("must not hash")
     })
     .await;
-    assert!(matches!(e, Err(AdminError::Invalid(m)) if m.contains("--app-metadata")));
+    assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("--app-metadata")));
 }
 
 #[tokio::test]

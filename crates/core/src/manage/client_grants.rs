@@ -1,0 +1,74 @@
+//! Client grants: which APIs an application may get tokens for by client credentials, with
+//! which scopes.
+
+use super::*;
+
+/// A warning for a client grant that cannot be used: only the client-credentials flow reads
+/// client grants.
+pub fn grant_warning(client: &Client) -> Option<String> {
+    (!client.allows_grant(GrantType::ClientCredentials)).then(|| {
+        format!(
+            "warning: application {} cannot use client credentials (its grant types are {}), so \
+             this grant has no effect until it can: `tessera apps update {} --grant-types \
+             ...,client_credentials` (public applications never can)",
+            client.client_id,
+            client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            client.client_id
+        )
+    })
+}
+
+/// Grants an application an API with scopes (replacing the scopes of an existing grant). Every
+/// scope must be one the API defines.
+pub async fn grant_app(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &str,
+    client_id: &str,
+    audience: &str,
+    scopes: &[String],
+) -> ManageResult<ClientGrant> {
+    retry_stale(async || {
+        let client = find_app(store, tenant, client_id).await?;
+        let api = store
+            .resource_server_by_identifier(tenant, audience)
+            .await?
+            .ok_or_else(|| {
+                ManageError::NotFound(format!(
+                    "no API with identifier '{audience}' (create it with `tessera apis create`)"
+                ))
+            })?;
+        let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
+        if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
+            return Err(invalid(format!(
+                "the API {audience} does not define the scope '{unknown}'"
+            )));
+        }
+        if let Some(mut g) = store
+            .client_grant(tenant, &client.client_id, &api.identifier)
+            .await?
+        {
+            g.scope = scopes;
+            store.update_client_grant(&g).await?;
+            g.version += 1;
+            return Ok(g);
+        }
+        let g = ClientGrant {
+            tenant_id: tenant.to_owned(),
+            id: format!("cgr_{}", random_alphanumeric(16)),
+            client_id: client.client_id,
+            audience: api.identifier,
+            scope: scopes,
+            version: 0,
+            created_at: clock.now(),
+        };
+        store.insert_client_grant(&g).await?;
+        Ok(g)
+    })
+    .await
+}
