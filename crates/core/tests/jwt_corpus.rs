@@ -6,6 +6,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use serde_json::{Value, json};
+use tessera_core::manage::Manager;
 use tessera_core::{
     Clock, ErrorCode, FixedClock,
     context::Ctx,
@@ -63,22 +64,21 @@ async fn world() -> W {
         logout_urls: Some(vec!["https://app.example.com/bye".into()]),
         ..Default::default()
     };
-    let (app, _) = manage::create_app(&store, &clock, "default", &spec)
+    let (app, _) = Manager::operator(&store, &clock, &master, "default")
+        .create_app(&spec)
         .await
         .unwrap();
-    let user = manage::create_user(
-        &store,
-        &clock,
-        "default",
-        &manage::UserSpec {
-            email: Some("ann@example.com".into()),
-            password: Some(Secret::new("correct horse")),
-            ..Default::default()
-        },
-        |_| "unused".into(),
-    )
-    .await
-    .unwrap();
+    let user = Manager::operator(&store, &clock, &master, "default")
+        .create_user(
+            &manage::UserSpec {
+                email: Some("ann@example.com".into()),
+                password: Some(Secret::new("correct horse")),
+                ..Default::default()
+            },
+            |_| "unused".into(),
+        )
+        .await
+        .unwrap();
     W {
         store,
         master,

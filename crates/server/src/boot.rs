@@ -30,6 +30,18 @@ pub struct Install {
     pub data_dir: PathBuf,
 }
 
+impl Install {
+    /// The management layer for this installation's tenant, acting as the CLI.
+    pub fn manager(&self) -> tessera_core::manage::Manager<'_> {
+        tessera_core::manage::Manager::operator(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.master,
+            &self.tenant.id,
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
     #[error("data folder {0}: {1}")]

@@ -3,6 +3,7 @@
 //! a block, and the token rate limit's window.
 
 use super::*;
+use crate::manage::Manager;
 use crate::{
     FixedClock,
     clock::Clock,
@@ -22,6 +23,7 @@ const PASSWORD: &str = "correct horse";
 struct W {
     store: MemoryStore,
     clock: FixedClock,
+    master: crate::keys::MasterKey,
     tenant: Tenant,
     user: User,
 }
@@ -46,14 +48,14 @@ async fn world() -> W {
         password: Some(Secret::new(PASSWORD)),
         ..Default::default()
     };
-    let user = manage::create_user(&store, &clock, "default", &spec, |p| {
-        crate::password::hash(&p)
-    })
-    .await
-    .unwrap();
+    let user = Manager::operator(&store, &clock, &master, "default")
+        .create_user(&spec, |p| crate::password::hash(&p))
+        .await
+        .unwrap();
     W {
         store,
         clock,
+        master,
         tenant,
         user,
     }
@@ -168,7 +170,8 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
     w.fail(EMAIL, IP, 10).await;
     w.fail(EMAIL, OTHER_IP, 10).await;
     refusal(w.sign_in(EMAIL, PASSWORD, IP).await);
-    manage::set_user_blocked(&w.store, &w.clock, "default", EMAIL, false)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_user_blocked(EMAIL, false)
         .await
         .unwrap();
     assert!(w.sign_in(EMAIL, PASSWORD, IP).await.is_ok());
@@ -183,11 +186,10 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
         password: Some(Secret::new("battery staple")),
         ..Default::default()
     };
-    manage::update_user(&w.store, &w.clock, "default", &w.user.user_id, &spec, |p| {
-        crate::password::hash(&p)
-    })
-    .await
-    .unwrap();
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .update_user(&w.user.user_id, &spec, |p| crate::password::hash(&p))
+        .await
+        .unwrap();
     assert!(w.sign_in(EMAIL, "battery staple", IP).await.is_ok());
 
     // A change that is not a password leaves the block.
@@ -196,16 +198,10 @@ async fn an_admin_unblock_or_a_new_password_lifts_the_block() {
         name: Some("Ann".into()),
         ..Default::default()
     };
-    manage::update_user(
-        &w.store,
-        &w.clock,
-        "default",
-        EMAIL,
-        &spec,
-        |_| unreachable!(),
-    )
-    .await
-    .unwrap();
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .update_user(EMAIL, &spec, |_| unreachable!())
+        .await
+        .unwrap();
     refusal(w.sign_in(EMAIL, "battery staple", IP).await);
 }
 
@@ -263,7 +259,8 @@ async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
         suspicious_ip_max_attempts: Some(5),
         ..Default::default()
     };
-    manage::set_attack_protection(&w.store, "default", &settings)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_attack_protection(&settings)
         .await
         .unwrap();
     w.reload().await;
@@ -283,7 +280,8 @@ async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
         suspicious_ip_throttling: Some(false),
         ..Default::default()
     };
-    manage::set_attack_protection(&w.store, "default", &off)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_attack_protection(&off)
         .await
         .unwrap();
     w.reload().await;
@@ -295,7 +293,8 @@ async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
             ..Default::default()
         };
         assert!(
-            manage::set_attack_protection(&w.store, "default", &s)
+            Manager::operator(&w.store, &w.clock, &w.master, "default")
+                .set_attack_protection(&s)
                 .await
                 .is_err()
         );
@@ -305,7 +304,8 @@ async fn the_limits_are_per_tenant_settings_and_can_be_turned_off() {
         ..Default::default()
     };
     assert!(
-        manage::set_attack_protection(&w.store, "default", &s)
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .set_attack_protection(&s)
             .await
             .is_err()
     );
@@ -343,7 +343,8 @@ async fn the_token_rate_limit_is_off_by_default_then_counts_per_application_per_
         token_rate_limit_per_minute: Some(3),
         ..Default::default()
     };
-    manage::set_attack_protection(&w.store, "default", &s)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_attack_protection(&s)
         .await
         .unwrap();
     w.reload().await;
@@ -377,7 +378,8 @@ async fn allowlisted_addresses_are_never_counted_nor_refused() {
         allowlist: Some(vec!["203.0.113.0/24".into(), " ".into()]),
         ..Default::default()
     };
-    manage::set_attack_protection(&w.store, "default", &s)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_attack_protection(&s)
         .await
         .unwrap();
     w.reload().await;
@@ -397,7 +399,8 @@ async fn allowlisted_addresses_are_never_counted_nor_refused() {
         allowlist: Some(vec!["10.0.0.0/40".into()]),
         ..Default::default()
     };
-    let e = manage::set_attack_protection(&w.store, "default", &bad)
+    let e = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .set_attack_protection(&bad)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("10.0.0.0/40"), "{e}");

@@ -1,6 +1,7 @@
 //! Authorization request validation against the in-memory store.
 
 use super::*;
+use crate::manage::Manager;
 use crate::{FixedClock, keys::MasterKey, manage, memory::MemoryStore};
 
 const CB: &str = "https://app.example.com/callback";
@@ -8,6 +9,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 struct W {
     store: MemoryStore,
+    master: MasterKey,
     tenant: Tenant,
     spa: String,
     web: String,
@@ -34,10 +36,12 @@ async fn world() -> W {
         callbacks: Some(vec![CB.into(), "https://app.example.com/other".into()]),
         ..Default::default()
     };
-    let (spa, _) = manage::create_app(&store, &clock, "default", &app("spa", "spa"))
+    let (spa, _) = Manager::operator(&store, &clock, &master, "default")
+        .create_app(&app("spa", "spa"))
         .await
         .unwrap();
-    let (web, _) = manage::create_app(&store, &clock, "default", &app("web", "regular"))
+    let (web, _) = Manager::operator(&store, &clock, &master, "default")
+        .create_app(&app("web", "regular"))
         .await
         .unwrap();
     let api = manage::ApiSpec {
@@ -45,11 +49,13 @@ async fn world() -> W {
         identifier: Some("https://api.example.com".into()),
         ..Default::default()
     };
-    manage::create_api(&store, &master, &clock, "default", &api)
+    Manager::operator(&store, &clock, &master, "default")
+        .create_api(&api)
         .await
         .unwrap();
     W {
         store,
+        master,
         tenant,
         spa: spa.client_id,
         web: web.client_id,
@@ -342,7 +348,8 @@ async fn apps_without_the_grant_type_are_refused() {
         grant_types: Some(vec!["authorization_code".into()]),
         ..Default::default()
     };
-    let (c, _) = manage::create_app(&w.store, &clock, "default", &spec)
+    let (c, _) = Manager::operator(&w.store, &clock, &w.master, "default")
+        .create_app(&spec)
         .await
         .unwrap();
     let p = [

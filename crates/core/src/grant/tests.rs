@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::manage::Manager;
 use crate::store::{KeyStore, TenantStore};
 use crate::{
     Clock, FixedClock,
@@ -61,7 +62,8 @@ async fn world(edit: impl FnOnce(&mut Tenant)) -> W {
         callbacks: Some(vec![CB.into()]),
         ..Default::default()
     };
-    let (spa, _) = manage::create_app(&store, &clock, "default", &spec)
+    let (spa, _) = Manager::operator(&store, &clock, &master, "default")
+        .create_app(&spec)
         .await
         .unwrap();
     let user_spec = manage::UserSpec {
@@ -69,7 +71,8 @@ async fn world(edit: impl FnOnce(&mut Tenant)) -> W {
         password: Some(Secret::new("correct horse")),
         ..Default::default()
     };
-    let user = manage::create_user(&store, &clock, "default", &user_spec, |_| "unused".into())
+    let user = Manager::operator(&store, &clock, &master, "default")
+        .create_user(&user_spec, |_| "unused".into())
         .await
         .unwrap();
     W {
@@ -292,7 +295,8 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
         scopes: Some(vec!["read:x".into()]),
         ..Default::default()
     };
-    manage::create_api(&w.store, &w.master, &w.clock, "default", &api)
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_api(&api)
         .await
         .unwrap();
     let m2m = manage::AppSpec {
@@ -300,20 +304,15 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
         app_type: Some("m2m".into()),
         ..Default::default()
     };
-    let (app, secret) = manage::create_app(&w.store, &w.clock, "default", &m2m)
+    let (app, secret) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_app(&m2m)
         .await
         .unwrap();
     let id = app.client_id.clone();
-    manage::grant_app(
-        &w.store,
-        &w.clock,
-        "default",
-        &id,
-        "https://api.example.com",
-        &["read:x".into()],
-    )
-    .await
-    .unwrap();
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .grant_app(&id, "https://api.example.com", &["read:x".into()])
+        .await
+        .unwrap();
     let cache = ConfigCache::load(&w.store, "default").await.unwrap();
     // The SPA from world(), the m2m app, the API and the grant.
     assert_eq!(cache.len(), 4);
@@ -341,7 +340,8 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
 
     // The store changes behind the cache: the cached snapshot keeps answering as of its
     // version (a node reloads it when the config version moves) ...
-    let (_, second) = manage::rotate_app_secret(&w.store, &w.clock, "default", &id)
+    let (_, second) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .rotate_app_secret(&id)
         .await
         .unwrap();
     w.store
@@ -370,7 +370,8 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
     );
 
     // What the cache does not know, the store answers: an app created after the snapshot.
-    let (late, _) = manage::create_app(&w.store, &w.clock, "default", &m2m)
+    let (late, _) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_app(&m2m)
         .await
         .unwrap();
     let ctx = Ctx {

@@ -23,52 +23,82 @@ pub fn grant_warning(client: &Client) -> Option<String> {
     })
 }
 
-/// Grants an application an API with scopes (replacing the scopes of an existing grant). Every
-/// scope must be one the API defines.
-pub async fn grant_app(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    client_id: &str,
-    audience: &str,
-    scopes: &[String],
-) -> ManageResult<ClientGrant> {
-    retry_stale(async || {
-        let client = find_app(store, tenant, client_id).await?;
-        let api = store
-            .resource_server_by_identifier(tenant, audience)
+impl Manager<'_> {
+    /// Grants an application an API with scopes (replacing the scopes of an existing grant). Every
+    /// scope must be one the API defines.
+    pub async fn grant_app(
+        &self,
+        client_id: &str,
+        audience: &str,
+        scopes: &[String],
+    ) -> ManageResult<ClientGrant> {
+        self.actor
+            .require(&["create:client_grants", "update:client_grants"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let client = find_app(store, tenant, client_id).await?;
+            let api = store
+                .resource_server_by_identifier(tenant, audience)
+                .await?
+                .ok_or_else(|| {
+                    ManageError::NotFound(format!(
+                        "no API with identifier '{audience}' (create it with `tessera apis create`)"
+                    ))
+                })?;
+            let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
+            if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
+                return Err(invalid(format!(
+                    "the API {audience} does not define the scope '{unknown}'"
+                )));
+            }
+            if let Some(mut g) = store
+                .client_grant(tenant, &client.client_id, &api.identifier)
+                .await?
+            {
+                g.scope = scopes;
+                store.update_client_grant(&g).await?;
+                g.version += 1;
+                return Ok(g);
+            }
+            let g = ClientGrant {
+                tenant_id: tenant.to_owned(),
+                id: format!("cgr_{}", random_alphanumeric(16)),
+                client_id: client.client_id,
+                audience: api.identifier,
+                scope: scopes,
+                version: 0,
+                created_at: clock.now(),
+            };
+            store.insert_client_grant(&g).await?;
+            Ok(g)
+        })
+        .await
+    }
+}
+
+impl Manager<'_> {
+    /// An application's client grants.
+    pub async fn list_app_grants(&self, client_id: &str) -> ManageResult<Vec<ClientGrant>> {
+        self.actor.require(&["read:client_grants"])?;
+        find_app(self.store, self.tenant, client_id).await?;
+        Ok(self.store.client_grants(self.tenant, client_id).await?)
+    }
+
+    /// Removes an application's grant for an API; returns it.
+    pub async fn ungrant_app(&self, client_id: &str, audience: &str) -> ManageResult<ClientGrant> {
+        self.actor.require(&["delete:client_grants"])?;
+        let g = self
+            .store
+            .client_grant(self.tenant, client_id, audience)
             .await?
             .ok_or_else(|| {
                 ManageError::NotFound(format!(
-                    "no API with identifier '{audience}' (create it with `tessera apis create`)"
+                    "application '{client_id}' has no grant for '{audience}'"
                 ))
             })?;
-        let scopes: Vec<String> = parse_scopes(scopes)?.into_iter().map(|d| d.value).collect();
-        if let Some(unknown) = scopes.iter().find(|s| !api.has_scope(s)) {
-            return Err(invalid(format!(
-                "the API {audience} does not define the scope '{unknown}'"
-            )));
-        }
-        if let Some(mut g) = store
-            .client_grant(tenant, &client.client_id, &api.identifier)
-            .await?
-        {
-            g.scope = scopes;
-            store.update_client_grant(&g).await?;
-            g.version += 1;
-            return Ok(g);
-        }
-        let g = ClientGrant {
-            tenant_id: tenant.to_owned(),
-            id: format!("cgr_{}", random_alphanumeric(16)),
-            client_id: client.client_id,
-            audience: api.identifier,
-            scope: scopes,
-            version: 0,
-            created_at: clock.now(),
-        };
-        store.insert_client_grant(&g).await?;
+        self.store.delete_client_grant(self.tenant, &g.id).await?;
         Ok(g)
-    })
-    .await
+    }
 }

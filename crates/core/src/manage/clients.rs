@@ -111,116 +111,144 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> ManageResult<()> {
     Ok(())
 }
 
-/// Creates an application. A confidential one gets a client secret, returned here only.
-pub async fn create_app(
+pub(crate) async fn find_app(
     store: &dyn Store,
-    clock: &dyn Clock,
     tenant: &str,
-    spec: &AppSpec,
-) -> ManageResult<(Client, Option<Secret>)> {
-    let now = clock.now();
-    let name = spec
-        .name
-        .clone()
-        .ok_or_else(|| invalid("--name is required".into()))?;
-    let type_name = spec
-        .app_type
-        .as_deref()
-        .ok_or_else(|| invalid("--type is required".into()))?;
-    let app_type = AppType::parse(type_name).ok_or_else(|| {
-        invalid(format!(
-            "unknown application type '{type_name}': use spa, native, regular or m2m"
-        ))
-    })?;
-    let mut c = Client {
-        tenant_id: tenant.to_owned(),
-        client_id: random_alphanumeric(32),
-        name,
-        description: String::new(),
-        app_type,
-        callbacks: Vec::new(),
-        allowed_logout_urls: Vec::new(),
-        web_origins: Vec::new(),
-        grant_types: app_type.default_grant_types(),
-        token_endpoint_auth_method: app_type.default_auth_method(),
-        oidc_conformant: true,
-        is_first_party: true,
-        client_secret_hash: None,
-        client_metadata: Map::new(),
-        allow_pkce_plain: false,
-        disabled: false,
-        strict_auth_method: false,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    apply_app_spec(&mut c, spec)?;
-    let secret = (c.token_endpoint_auth_method != AuthMethod::None).then(|| Secret::random(48));
-    c.client_secret_hash = secret.as_ref().map(Secret::hash);
-    store.insert_client(&c).await?;
-    Ok((c, secret))
-}
-
-pub async fn find_app(store: &dyn Store, tenant: &str, client_id: &str) -> ManageResult<Client> {
+    client_id: &str,
+) -> ManageResult<Client> {
     store.client(tenant, client_id).await?.ok_or_else(|| {
         ManageError::NotFound(format!("no application with client_id '{client_id}'"))
     })
 }
 
-/// Updates an application. Turning a public app confidential creates its secret (returned).
-pub async fn update_app(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    client_id: &str,
-    spec: &AppSpec,
-) -> ManageResult<(Client, Option<Secret>)> {
-    retry_stale(async || {
-        let mut c = find_app(store, tenant, client_id).await?;
-        if spec.app_type.is_some() {
-            return Err(invalid(
-                "an application's type cannot change; create a new application instead".into(),
-            ));
-        }
+impl Manager<'_> {
+    /// Creates an application. A confidential one gets a client secret, returned here only.
+    pub async fn create_app(&self, spec: &AppSpec) -> ManageResult<(Client, Option<Secret>)> {
+        self.actor.require(&["create:clients"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        let now = clock.now();
+        let name = spec
+            .name
+            .clone()
+            .ok_or_else(|| invalid("--name is required".into()))?;
+        let type_name = spec
+            .app_type
+            .as_deref()
+            .ok_or_else(|| invalid("--type is required".into()))?;
+        let app_type = AppType::parse(type_name).ok_or_else(|| {
+            invalid(format!(
+                "unknown application type '{type_name}': use spa, native, regular or m2m"
+            ))
+        })?;
+        let mut c = Client {
+            tenant_id: tenant.to_owned(),
+            client_id: random_alphanumeric(32),
+            name,
+            description: String::new(),
+            app_type,
+            callbacks: Vec::new(),
+            allowed_logout_urls: Vec::new(),
+            web_origins: Vec::new(),
+            grant_types: app_type.default_grant_types(),
+            token_endpoint_auth_method: app_type.default_auth_method(),
+            oidc_conformant: true,
+            is_first_party: true,
+            client_secret_hash: None,
+            client_metadata: Map::new(),
+            allow_pkce_plain: false,
+            disabled: false,
+            strict_auth_method: false,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
         apply_app_spec(&mut c, spec)?;
-        let mut secret = None;
-        match (c.token_endpoint_auth_method, c.client_secret_hash.is_some()) {
-            (AuthMethod::None, true) => c.client_secret_hash = None,
-            (AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic, false) => {
-                let s = Secret::random(48);
-                c.client_secret_hash = Some(s.hash());
-                secret = Some(s);
-            }
-            _ => {}
-        }
-        c.updated_at = clock.now();
-        store.update_client(&c).await?;
-        c.version += 1;
+        let secret = (c.token_endpoint_auth_method != AuthMethod::None).then(|| Secret::random(48));
+        c.client_secret_hash = secret.as_ref().map(Secret::hash);
+        store.insert_client(&c).await?;
         Ok((c, secret))
-    })
-    .await
+    }
+    /// Updates an application. Turning a public app confidential creates its secret (returned).
+    pub async fn update_app(
+        &self,
+        client_id: &str,
+        spec: &AppSpec,
+    ) -> ManageResult<(Client, Option<Secret>)> {
+        self.actor.require(&["update:clients"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let mut c = find_app(store, tenant, client_id).await?;
+            if spec.app_type.is_some() {
+                return Err(invalid(
+                    "an application's type cannot change; create a new application instead".into(),
+                ));
+            }
+            apply_app_spec(&mut c, spec)?;
+            let mut secret = None;
+            match (c.token_endpoint_auth_method, c.client_secret_hash.is_some()) {
+                (AuthMethod::None, true) => c.client_secret_hash = None,
+                (AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic, false) => {
+                    let s = Secret::random(48);
+                    c.client_secret_hash = Some(s.hash());
+                    secret = Some(s);
+                }
+                _ => {}
+            }
+            c.updated_at = clock.now();
+            store.update_client(&c).await?;
+            c.version += 1;
+            Ok((c, secret))
+        })
+        .await
+    }
+    /// A new client secret; the old one stops working at once.
+    pub async fn rotate_app_secret(&self, client_id: &str) -> ManageResult<(Client, Secret)> {
+        self.actor.require(&["update:client_keys"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let mut c = find_app(store, tenant, client_id).await?;
+            if c.token_endpoint_auth_method == AuthMethod::None {
+                return Err(invalid(format!(
+                    "application {client_id} is public (auth method none) and has no secret"
+                )));
+            }
+            let s = Secret::random(48);
+            c.client_secret_hash = Some(s.hash());
+            c.updated_at = clock.now();
+            store.update_client(&c).await?;
+            c.version += 1;
+            Ok((c, s))
+        })
+        .await
+    }
 }
 
-/// A new client secret; the old one stops working at once.
-pub async fn rotate_app_secret(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    client_id: &str,
-) -> ManageResult<(Client, Secret)> {
-    retry_stale(async || {
-        let mut c = find_app(store, tenant, client_id).await?;
-        if c.token_endpoint_auth_method == AuthMethod::None {
-            return Err(invalid(format!(
-                "application {client_id} is public (auth method none) and has no secret"
+impl Manager<'_> {
+    /// An application by client id.
+    pub async fn get_app(&self, client_id: &str) -> ManageResult<Client> {
+        self.actor.require(&["read:clients"])?;
+        find_app(self.store, self.tenant, client_id).await
+    }
+
+    pub async fn list_apps(&self) -> ManageResult<Vec<Client>> {
+        self.actor.require(&["read:clients"])?;
+        Ok(self.store.clients(self.tenant).await?)
+    }
+
+    /// Deletes an application and its client grants.
+    pub async fn delete_app(&self, client_id: &str) -> ManageResult<()> {
+        self.actor.require(&["delete:clients"])?;
+        if !self.store.delete_client(self.tenant, client_id).await? {
+            return Err(ManageError::NotFound(format!(
+                "no application with client_id '{client_id}'"
             )));
         }
-        let s = Secret::random(48);
-        c.client_secret_hash = Some(s.hash());
-        c.updated_at = clock.now();
-        store.update_client(&c).await?;
-        c.version += 1;
-        Ok((c, s))
-    })
-    .await
+        Ok(())
+    }
 }

@@ -4,6 +4,8 @@
 //! its return value. This file has what the resources share: the error type, [`retry_stale`]
 //! and list cleaning.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use crate::{
@@ -28,6 +30,12 @@ pub enum ManageError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The operation ran and failed (a dry run's script threw, or ran out of time).
+    #[error("{0}")]
+    Failed(String),
+    /// The actor lacks every scope the operation accepts (Auth0's 403 `insufficient_scope`).
+    #[error("Insufficient scope, expected any of: {}", .0.join(","))]
+    InsufficientScope(Vec<&'static str>),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -50,6 +58,79 @@ impl From<StoreError> for ManageError {
 }
 
 pub type ManageResult<T> = Result<T, ManageError>;
+
+/// Who is acting, and with which Management API scopes: a Management API token's client, the
+/// CLI on the server's machine (every scope), later a dashboard user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub who: Who,
+    /// `None`: every scope (the operator at the machine).
+    scopes: Option<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// `tessera …` on the server's machine.
+    Cli,
+    /// An application with a Management API token.
+    Client(String),
+}
+
+impl Actor {
+    /// The operator at the machine: every scope.
+    pub const CLI: Actor = Actor {
+        who: Who::Cli,
+        scopes: None,
+    };
+
+    pub fn client(client_id: &str, scopes: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            who: Who::Client(client_id.to_owned()),
+            scopes: Some(scopes.into_iter().collect()),
+        }
+    }
+
+    /// Ok when the actor holds at least one of `any_of`.
+    pub fn require(&self, any_of: &[&'static str]) -> ManageResult<()> {
+        match &self.scopes {
+            None => Ok(()),
+            Some(held) if any_of.iter().any(|s| held.contains(*s)) => Ok(()),
+            Some(_) => Err(ManageError::InsufficientScope(any_of.to_vec())),
+        }
+    }
+}
+
+/// The operator's actor, for [`Manager::operator`].
+static OPERATOR: Actor = Actor::CLI;
+
+/// One tenant's management, by one actor: every operation is a method, which checks the
+/// actor's scope before it reads or changes anything.
+#[derive(Clone, Copy)]
+pub struct Manager<'a> {
+    pub store: &'a dyn Store,
+    pub clock: &'a dyn Clock,
+    pub master: &'a MasterKey,
+    pub tenant: &'a str,
+    pub actor: &'a Actor,
+}
+
+impl<'a> Manager<'a> {
+    /// The operator at the machine (every scope): the CLI, start-up, tests.
+    pub fn operator(
+        store: &'a dyn Store,
+        clock: &'a dyn Clock,
+        master: &'a MasterKey,
+        tenant: &'a str,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            master,
+            tenant,
+            actor: &OPERATOR,
+        }
+    }
+}
 
 /// How many times [`retry_stale`] runs a change before it gives up.
 const STALE_TRIES: usize = 20;
@@ -96,7 +177,6 @@ pub use clients::*;
 pub use keys::*;
 use resource_servers::parse_scopes;
 pub use resource_servers::*;
-pub use roles::*;
 pub use tenant::*;
 pub use users::*;
 

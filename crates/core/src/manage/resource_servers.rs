@@ -88,59 +88,8 @@ fn ensure_hs256_secret(rs: &mut ResourceServer, master: &MasterKey) -> Option<Se
     Some(secret)
 }
 
-pub async fn create_api(
-    store: &dyn Store,
-    master: &MasterKey,
-    clock: &dyn Clock,
-    tenant: &str,
-    spec: &ApiSpec,
-) -> ManageResult<ResourceServer> {
-    let now = clock.now();
-    let name = spec
-        .name
-        .clone()
-        .ok_or_else(|| invalid("--name is required".into()))?;
-    let identifier = spec
-        .identifier
-        .clone()
-        .ok_or_else(|| invalid("--identifier is required".into()))?;
-    validate::identifier(&identifier).map_err(invalid)?;
-    let mut rs = ResourceServer {
-        tenant_id: tenant.to_owned(),
-        id: hex::encode(random_bytes(12)),
-        name,
-        identifier,
-        scopes: Vec::new(),
-        signing_alg: SigningAlg::RS256,
-        signing_secret_enc: None,
-        token_lifetime: ResourceServer::DEFAULT_TOKEN_LIFETIME,
-        token_lifetime_for_web: ResourceServer::DEFAULT_TOKEN_LIFETIME_FOR_WEB,
-        allow_offline_access: false,
-        enforce_policies: false,
-        token_dialect: TokenDialect::AccessToken,
-        skip_consent_for_verifiable_first_party_clients: true,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    apply_api_spec(&mut rs, spec)?;
-    ensure_hs256_secret(&mut rs, master);
-    ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
-    store
-        .insert_resource_server(&rs)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ManageError::Conflict(format!(
-                "an API with identifier {} already exists",
-                rs.identifier
-            )),
-            other => other.into(),
-        })?;
-    Ok(rs)
-}
-
 /// Finds an API by id or by identifier.
-pub async fn find_api(
+pub(crate) async fn find_api(
     store: &dyn Store,
     tenant: &str,
     id_or_identifier: &str,
@@ -156,37 +105,115 @@ pub async fn find_api(
         })
 }
 
-pub async fn update_api(
-    store: &dyn Store,
-    master: &MasterKey,
-    clock: &dyn Clock,
-    tenant: &str,
-    id: &str,
-    spec: &ApiSpec,
-) -> ManageResult<ResourceServer> {
-    retry_stale(async || {
-        let mut rs = find_api(store, tenant, id).await?;
-        if spec
-            .identifier
-            .as_ref()
-            .is_some_and(|i| *i != rs.identifier)
-        {
-            return Err(invalid(
-                "an API's identifier cannot change; create a new API instead".into(),
-            ));
-        }
-        apply_api_spec(&mut rs, spec)?;
-        ensure_hs256_secret(&mut rs, master);
-        ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
-        rs.updated_at = clock.now();
-        store.update_resource_server(&rs).await?;
-        rs.version += 1;
-        Ok(rs)
-    })
-    .await
-}
-
 /// The HS256 secret of an API, decrypted (it is a shared key the API needs to verify tokens).
 pub fn api_signing_secret(master: &MasterKey, rs: &ResourceServer) -> Option<String> {
     String::from_utf8(crate::keys::hs256_secret(master, rs).ok()?).ok()
+}
+
+impl Manager<'_> {
+    pub async fn create_api(&self, spec: &ApiSpec) -> ManageResult<ResourceServer> {
+        self.actor.require(&["create:resource_servers"])?;
+        let store = self.store;
+        let master = self.master;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        let now = clock.now();
+        let name = spec
+            .name
+            .clone()
+            .ok_or_else(|| invalid("--name is required".into()))?;
+        let identifier = spec
+            .identifier
+            .clone()
+            .ok_or_else(|| invalid("--identifier is required".into()))?;
+        validate::identifier(&identifier).map_err(invalid)?;
+        let mut rs = ResourceServer {
+            tenant_id: tenant.to_owned(),
+            id: hex::encode(random_bytes(12)),
+            name,
+            identifier,
+            scopes: Vec::new(),
+            signing_alg: SigningAlg::RS256,
+            signing_secret_enc: None,
+            token_lifetime: ResourceServer::DEFAULT_TOKEN_LIFETIME,
+            token_lifetime_for_web: ResourceServer::DEFAULT_TOKEN_LIFETIME_FOR_WEB,
+            allow_offline_access: false,
+            enforce_policies: false,
+            token_dialect: TokenDialect::AccessToken,
+            skip_consent_for_verifiable_first_party_clients: true,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        apply_api_spec(&mut rs, spec)?;
+        ensure_hs256_secret(&mut rs, master);
+        ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
+        store
+            .insert_resource_server(&rs)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => ManageError::Conflict(format!(
+                    "an API with identifier {} already exists",
+                    rs.identifier
+                )),
+                other => other.into(),
+            })?;
+        Ok(rs)
+    }
+    pub async fn update_api(&self, id: &str, spec: &ApiSpec) -> ManageResult<ResourceServer> {
+        self.actor.require(&["update:resource_servers"])?;
+        let store = self.store;
+        let master = self.master;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let mut rs = find_api(store, tenant, id).await?;
+            if spec
+                .identifier
+                .as_ref()
+                .is_some_and(|i| *i != rs.identifier)
+            {
+                return Err(invalid(
+                    "an API's identifier cannot change; create a new API instead".into(),
+                ));
+            }
+            apply_api_spec(&mut rs, spec)?;
+            ensure_hs256_secret(&mut rs, master);
+            ensure_signing_key(store, master, clock, tenant, rs.signing_alg).await?;
+            rs.updated_at = clock.now();
+            store.update_resource_server(&rs).await?;
+            rs.version += 1;
+            Ok(rs)
+        })
+        .await
+    }
+}
+
+impl Manager<'_> {
+    /// An API by id or identifier.
+    pub async fn get_api(&self, id_or_identifier: &str) -> ManageResult<ResourceServer> {
+        self.actor.require(&["read:resource_servers"])?;
+        find_api(self.store, self.tenant, id_or_identifier).await
+    }
+
+    pub async fn list_apis(&self) -> ManageResult<Vec<ResourceServer>> {
+        self.actor.require(&["read:resource_servers"])?;
+        Ok(self.store.resource_servers(self.tenant).await?)
+    }
+
+    /// Deletes an API (by id or identifier) with its client grants; returns it.
+    pub async fn delete_api(&self, id_or_identifier: &str) -> ManageResult<ResourceServer> {
+        self.actor.require(&["delete:resource_servers"])?;
+        let rs = find_api(self.store, self.tenant, id_or_identifier).await?;
+        if !self
+            .store
+            .delete_resource_server(self.tenant, &rs.id)
+            .await?
+        {
+            return Err(ManageError::NotFound(format!(
+                "no API '{id_or_identifier}'"
+            )));
+        }
+        Ok(rs)
+    }
 }

@@ -9,7 +9,11 @@ fn invalid(e: impl Into<String>) -> ManageError {
 }
 
 /// A role by id (`rol_…`) or name.
-pub async fn find_role(store: &dyn Store, tenant: &str, id_or_name: &str) -> ManageResult<Role> {
+pub(crate) async fn find_role(
+    store: &dyn Store,
+    tenant: &str,
+    id_or_name: &str,
+) -> ManageResult<Role> {
     if let Some(r) = store.role(tenant, id_or_name).await? {
         return Ok(r);
     }
@@ -19,133 +23,146 @@ pub async fn find_role(store: &dyn Store, tenant: &str, id_or_name: &str) -> Man
         .ok_or_else(|| ManageError::NotFound(format!("no role with id or name '{id_or_name}'")))
 }
 
-pub async fn create_role(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    name: &str,
-    description: Option<&str>,
-) -> ManageResult<Role> {
-    validate::name(name).map_err(|e| invalid(format!("--name: {e}")))?;
-    let now = clock.now();
-    let role = Role {
-        tenant_id: tenant.to_owned(),
-        id: Role::new_id(),
-        name: name.trim().to_owned(),
-        description: description.unwrap_or("").to_owned(),
-        permissions: Vec::new(),
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_role(&role).await.map_err(|e| match e {
-        crate::StoreError::Conflict(_) => {
-            ManageError::Conflict(format!("a role named '{}' already exists", role.name))
-        }
-        e => e.into(),
-    })?;
-    Ok(role)
-}
-
-/// Deletes a role and takes it off every user who had it.
-pub async fn delete_role(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    id_or_name: &str,
-) -> ManageResult<Role> {
-    let role = find_role(store, tenant, id_or_name).await?;
-    let now = clock.now();
-    for u in store.users(tenant).await? {
-        if u.roles.contains(&role.id) {
-            let unassign = |u: &mut User| {
-                let before = u.roles.len();
-                u.roles.retain(|r| r != &role.id);
-                u.updated_at = now;
-                u.roles.len() != before
-            };
-            store.modify_user(tenant, &u.user_id, &unassign).await?;
-        }
+impl Manager<'_> {
+    pub async fn create_role(&self, name: &str, description: Option<&str>) -> ManageResult<Role> {
+        self.actor.require(&["create:roles"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        validate::name(name).map_err(|e| invalid(format!("--name: {e}")))?;
+        let now = clock.now();
+        let role = Role {
+            tenant_id: tenant.to_owned(),
+            id: Role::new_id(),
+            name: name.trim().to_owned(),
+            description: description.unwrap_or("").to_owned(),
+            permissions: Vec::new(),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        store.insert_role(&role).await.map_err(|e| match e {
+            crate::StoreError::Conflict(_) => {
+                ManageError::Conflict(format!("a role named '{}' already exists", role.name))
+            }
+            e => e.into(),
+        })?;
+        Ok(role)
     }
-    store.delete_role(tenant, &role.id).await?;
-    Ok(role)
-}
-
-/// Adds (`add = true`) or removes permissions of one API. Added ones must be scopes the API
-/// defines.
-pub async fn change_permissions(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    id_or_name: &str,
-    api: &str,
-    permissions: &[String],
-    add: bool,
-) -> ManageResult<Role> {
-    retry_stale(async || {
-    let mut role = find_role(store, tenant, id_or_name).await?;
-    let api = find_api(store, tenant, api).await?;
-    if permissions.is_empty() {
-        return Err(invalid("--permissions: name at least one"));
+    /// Deletes a role and takes it off every user who had it.
+    pub async fn delete_role(&self, id_or_name: &str) -> ManageResult<Role> {
+        self.actor.require(&["delete:roles"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        let role = find_role(store, tenant, id_or_name).await?;
+        let now = clock.now();
+        for u in store.users(tenant).await? {
+            if u.roles.contains(&role.id) {
+                let unassign = |u: &mut User| {
+                    let before = u.roles.len();
+                    u.roles.retain(|r| r != &role.id);
+                    u.updated_at = now;
+                    u.roles.len() != before
+                };
+                store.modify_user(tenant, &u.user_id, &unassign).await?;
+            }
+        }
+        store.delete_role(tenant, &role.id).await?;
+        Ok(role)
     }
-    for p in permissions {
-        let held = role.permissions.iter().position(|x| {
-            x.resource_server_identifier == api.identifier && &x.permission_name == p
-        });
-        match (add, held) {
-            (true, None) => {
-                if !api.has_scope(p) {
-                    return Err(invalid(format!(
-                        "the API {} has no scope '{p}': add it with `tessera apis update {} --scopes …`",
-                        api.identifier, api.identifier
-                    )));
+    /// Adds (`add = true`) or removes permissions of one API. Added ones must be scopes the API
+    /// defines.
+    pub async fn change_permissions(
+        &self,
+        id_or_name: &str,
+        api: &str,
+        permissions: &[String],
+        add: bool,
+    ) -> ManageResult<Role> {
+        self.actor.require(&["update:roles"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+        let mut role = find_role(store, tenant, id_or_name).await?;
+        let api = find_api(store, tenant, api).await?;
+        if permissions.is_empty() {
+            return Err(invalid("--permissions: name at least one"));
+        }
+        for p in permissions {
+            let held = role.permissions.iter().position(|x| {
+                x.resource_server_identifier == api.identifier && &x.permission_name == p
+            });
+            match (add, held) {
+                (true, None) => {
+                    if !api.has_scope(p) {
+                        return Err(invalid(format!(
+                            "the API {} has no scope '{p}': add it with `tessera apis update {} --scopes …`",
+                            api.identifier, api.identifier
+                        )));
+                    }
+                    role.permissions.push(RolePermission {
+                        resource_server_identifier: api.identifier.clone(),
+                        permission_name: p.clone(),
+                    });
                 }
-                role.permissions.push(RolePermission {
-                    resource_server_identifier: api.identifier.clone(),
-                    permission_name: p.clone(),
-                });
+                (false, Some(i)) => {
+                    role.permissions.remove(i);
+                }
+                _ => {}
             }
-            (false, Some(i)) => {
-                role.permissions.remove(i);
-            }
-            _ => {}
         }
+        role.updated_at = clock.now();
+        store.update_role(&role).await?;
+        role.version += 1;
+        Ok(role)
+        })
+        .await
     }
-    role.updated_at = clock.now();
-    store.update_role(&role).await?;
-    role.version += 1;
-    Ok(role)
-    })
-    .await
+    /// Assigns (`assign = true`) or removes roles of a user.
+    pub async fn change_user_roles(
+        &self,
+        user: &str,
+        roles: &[String],
+        assign: bool,
+    ) -> ManageResult<User> {
+        self.actor.require(&["update:users"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let mut u = find_user(store, tenant, user).await?;
+            if roles.is_empty() {
+                return Err(invalid("name at least one role"));
+            }
+            for r in roles {
+                let role = find_role(store, tenant, r).await?;
+                let has = u.roles.contains(&role.id);
+                if assign && !has {
+                    u.roles.push(role.id);
+                } else if !assign && has {
+                    u.roles.retain(|x| x != &role.id);
+                }
+            }
+            u.updated_at = clock.now();
+            store.update_user(&u).await?;
+            u.version += 1;
+            Ok(u)
+        })
+        .await
+    }
 }
 
-/// Assigns (`assign = true`) or removes roles of a user.
-pub async fn change_user_roles(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    user: &str,
-    roles: &[String],
-    assign: bool,
-) -> ManageResult<User> {
-    retry_stale(async || {
-        let mut u = find_user(store, tenant, user).await?;
-        if roles.is_empty() {
-            return Err(invalid("name at least one role"));
-        }
-        for r in roles {
-            let role = find_role(store, tenant, r).await?;
-            let has = u.roles.contains(&role.id);
-            if assign && !has {
-                u.roles.push(role.id);
-            } else if !assign && has {
-                u.roles.retain(|x| x != &role.id);
-            }
-        }
-        u.updated_at = clock.now();
-        store.update_user(&u).await?;
-        u.version += 1;
-        Ok(u)
-    })
-    .await
+impl Manager<'_> {
+    /// A role by id or name.
+    pub async fn get_role(&self, id_or_name: &str) -> ManageResult<Role> {
+        self.actor.require(&["read:roles"])?;
+        find_role(self.store, self.tenant, id_or_name).await
+    }
+
+    pub async fn list_roles(&self) -> ManageResult<Vec<Role>> {
+        self.actor.require(&["read:roles"])?;
+        Ok(self.store.roles(self.tenant).await?)
+    }
 }

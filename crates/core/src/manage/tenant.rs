@@ -97,43 +97,6 @@ pub async fn ensure_tenant(
     Ok(tenant)
 }
 
-/// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
-/// requests without `audience` are for.
-pub async fn set_default_audience(
-    store: &dyn Store,
-    tenant_id: &str,
-    audience: &str,
-) -> ManageResult<Tenant> {
-    retry_stale(async || {
-        let mut t = store
-            .tenant(tenant_id)
-            .await?
-            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-        if audience.is_empty() {
-            t.default_audience = None;
-        } else {
-            validate::identifier(audience)
-                .map_err(|e| invalid(format!("--default-audience: {e}")))?;
-            if store
-                .resource_server_by_identifier(tenant_id, audience)
-                .await?
-                .is_none()
-            {
-                return Err(invalid(format!(
-                    "--default-audience: no API has the identifier {audience}, so every request \
-                     without an audience would fail; create it first with `tessera apis create \
-                     --identifier {audience} …`"
-                )));
-            }
-            t.default_audience = Some(audience.to_owned());
-        }
-        store.update_tenant(&t).await?;
-        t.version += 1;
-        Ok(t)
-    })
-    .await
-}
-
 /// Tenant lifetimes, in seconds; `None` leaves a value as it is.
 #[derive(Debug, Default, Clone)]
 pub struct TenantLifetimes {
@@ -144,90 +107,6 @@ pub struct TenantLifetimes {
     pub refresh_token_idle_lifetime: Option<i64>,
     pub refresh_token_reuse_interval: Option<i64>,
     pub script_time_limit_ms: Option<i64>,
-}
-
-/// Changes the tenant's session and token lifetimes. Each must be positive (the reuse interval
-/// may be 0) and at most 365 days; an idle lifetime may not exceed its absolute one.
-pub async fn set_lifetimes(
-    store: &dyn Store,
-    tenant_id: &str,
-    l: &TenantLifetimes,
-) -> ManageResult<Tenant> {
-    retry_stale(async || {
-        const MAX: i64 = 365 * 86_400;
-        let mut t = store
-            .tenant(tenant_id)
-            .await?
-            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-        let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
-            (
-                "--id-token-lifetime",
-                l.id_token_lifetime,
-                &mut t.id_token_lifetime,
-                1,
-            ),
-            (
-                "--session-lifetime",
-                l.session_lifetime,
-                &mut t.session_lifetime,
-                1,
-            ),
-            (
-                "--session-idle-lifetime",
-                l.session_idle_lifetime,
-                &mut t.session_idle_lifetime,
-                1,
-            ),
-            (
-                "--refresh-token-lifetime",
-                l.refresh_token_lifetime,
-                &mut t.refresh_token_lifetime,
-                1,
-            ),
-            (
-                "--refresh-token-idle-lifetime",
-                l.refresh_token_idle_lifetime,
-                &mut t.refresh_token_idle_lifetime,
-                1,
-            ),
-            (
-                "--refresh-token-reuse-interval",
-                l.refresh_token_reuse_interval,
-                &mut t.refresh_token_reuse_interval,
-                0,
-            ),
-        ];
-        for (flag, value, slot, min) in fields {
-            if let Some(v) = value {
-                if !(min..=MAX).contains(&v) {
-                    return Err(invalid(format!(
-                        "{flag} must be between {min} and {MAX} seconds"
-                    )));
-                }
-                *slot = v;
-            }
-        }
-        if let Some(ms) = l.script_time_limit_ms {
-            if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
-                return Err(invalid(format!(
-                    "--script-time-limit-ms must be between 1 and {}",
-                    Tenant::MAX_SCRIPT_TIME_LIMIT_MS
-                )));
-            }
-            t.script_time_limit_ms = ms;
-        }
-        if t.session_idle_lifetime > t.session_lifetime
-            || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
-        {
-            return Err(invalid(
-                "an idle lifetime cannot be longer than its absolute lifetime".into(),
-            ));
-        }
-        store.update_tenant(&t).await?;
-        t.version += 1;
-        Ok(t)
-    })
-    .await
 }
 
 /// Attack-protection settings; `None` leaves a value as it is.
@@ -243,75 +122,193 @@ pub struct AttackSettings {
     pub allowlist: Option<Vec<String>>,
 }
 
-/// Changes the tenant's attack protection. Attempt limits are 1 to 10,000; the token rate
-/// limit is 0 (off) to 1,000,000 per minute.
-pub async fn set_attack_protection(
-    store: &dyn Store,
-    tenant_id: &str,
-    a: &AttackSettings,
-) -> ManageResult<Tenant> {
-    retry_stale(async || {
-        let mut t = store
-            .tenant(tenant_id)
-            .await?
-            .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-        let ap = &mut t.attack_protection;
-        let limits: [(&str, Option<i64>, &mut i64, i64, i64); 4] = [
-            (
-                "--brute-force-max-attempts",
-                a.brute_force_max_attempts,
-                &mut ap.brute_force_max_attempts,
-                1,
-                10_000,
-            ),
-            (
-                "--suspicious-ip-max-attempts",
-                a.suspicious_ip_max_attempts,
-                &mut ap.suspicious_ip_max_attempts,
-                1,
-                10_000,
-            ),
-            (
-                "--token-rate-limit",
-                a.token_rate_limit_per_minute,
-                &mut ap.token_rate_limit_per_minute,
-                0,
-                1_000_000,
-            ),
-            (
-                "--login-transactions-per-ip",
-                a.login_transactions_per_ip,
-                &mut ap.login_transactions_per_ip,
-                1,
-                1_000_000,
-            ),
-        ];
-        for (flag, value, slot, min, max) in limits {
-            if let Some(v) = value {
-                if !(min..=max).contains(&v) {
-                    return Err(invalid(format!("{flag} must be between {min} and {max}")));
+impl Manager<'_> {
+    /// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
+    /// requests without `audience` are for.
+    pub async fn set_default_audience(&self, audience: &str) -> ManageResult<Tenant> {
+        self.actor.require(&["update:tenant_settings"])?;
+        let store = self.store;
+        let tenant_id = self.tenant;
+        retry_stale(async || {
+            let mut t = store
+                .tenant(tenant_id)
+                .await?
+                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
+            if audience.is_empty() {
+                t.default_audience = None;
+            } else {
+                validate::identifier(audience)
+                    .map_err(|e| invalid(format!("--default-audience: {e}")))?;
+                if store
+                    .resource_server_by_identifier(tenant_id, audience)
+                    .await?
+                    .is_none()
+                {
+                    return Err(invalid(format!(
+                        "--default-audience: no API has the identifier {audience}, so every request \
+                         without an audience would fail; create it first with `tessera apis create \
+                         --identifier {audience} …`"
+                    )));
                 }
-                *slot = v;
+                t.default_audience = Some(audience.to_owned());
             }
-        }
-        if let Some(b) = a.brute_force {
-            ap.brute_force = b;
-        }
-        if let Some(b) = a.suspicious_ip_throttling {
-            ap.suspicious_ip_throttling = b;
-        }
-        if let Some(list) = &a.allowlist {
-            let list = clean_list(list);
-            for entry in &list {
-                entry
-                    .parse::<crate::net::IpNet>()
-                    .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+            store.update_tenant(&t).await?;
+            t.version += 1;
+            Ok(t)
+        })
+        .await
+    }
+    /// Changes the tenant's session and token lifetimes. Each must be positive (the reuse interval
+    /// may be 0) and at most 365 days; an idle lifetime may not exceed its absolute one.
+    pub async fn set_lifetimes(&self, l: &TenantLifetimes) -> ManageResult<Tenant> {
+        self.actor.require(&["update:tenant_settings"])?;
+        let store = self.store;
+        let tenant_id = self.tenant;
+        retry_stale(async || {
+            const MAX: i64 = 365 * 86_400;
+            let mut t = store
+                .tenant(tenant_id)
+                .await?
+                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
+            let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
+                (
+                    "--id-token-lifetime",
+                    l.id_token_lifetime,
+                    &mut t.id_token_lifetime,
+                    1,
+                ),
+                (
+                    "--session-lifetime",
+                    l.session_lifetime,
+                    &mut t.session_lifetime,
+                    1,
+                ),
+                (
+                    "--session-idle-lifetime",
+                    l.session_idle_lifetime,
+                    &mut t.session_idle_lifetime,
+                    1,
+                ),
+                (
+                    "--refresh-token-lifetime",
+                    l.refresh_token_lifetime,
+                    &mut t.refresh_token_lifetime,
+                    1,
+                ),
+                (
+                    "--refresh-token-idle-lifetime",
+                    l.refresh_token_idle_lifetime,
+                    &mut t.refresh_token_idle_lifetime,
+                    1,
+                ),
+                (
+                    "--refresh-token-reuse-interval",
+                    l.refresh_token_reuse_interval,
+                    &mut t.refresh_token_reuse_interval,
+                    0,
+                ),
+            ];
+            for (flag, value, slot, min) in fields {
+                if let Some(v) = value {
+                    if !(min..=MAX).contains(&v) {
+                        return Err(invalid(format!(
+                            "{flag} must be between {min} and {MAX} seconds"
+                        )));
+                    }
+                    *slot = v;
+                }
             }
-            ap.allowlist = list;
-        }
-        store.update_tenant(&t).await?;
-        t.version += 1;
-        Ok(t)
-    })
-    .await
+            if let Some(ms) = l.script_time_limit_ms {
+                if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
+                    return Err(invalid(format!(
+                        "--script-time-limit-ms must be between 1 and {}",
+                        Tenant::MAX_SCRIPT_TIME_LIMIT_MS
+                    )));
+                }
+                t.script_time_limit_ms = ms;
+            }
+            if t.session_idle_lifetime > t.session_lifetime
+                || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
+            {
+                return Err(invalid(
+                    "an idle lifetime cannot be longer than its absolute lifetime".into(),
+                ));
+            }
+            store.update_tenant(&t).await?;
+            t.version += 1;
+            Ok(t)
+        })
+        .await
+    }
+    /// Changes the tenant's attack protection. Attempt limits are 1 to 10,000; the token rate
+    /// limit is 0 (off) to 1,000,000 per minute.
+    pub async fn set_attack_protection(&self, a: &AttackSettings) -> ManageResult<Tenant> {
+        self.actor.require(&["update:tenant_settings"])?;
+        let store = self.store;
+        let tenant_id = self.tenant;
+        retry_stale(async || {
+            let mut t = store
+                .tenant(tenant_id)
+                .await?
+                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
+            let ap = &mut t.attack_protection;
+            let limits: [(&str, Option<i64>, &mut i64, i64, i64); 4] = [
+                (
+                    "--brute-force-max-attempts",
+                    a.brute_force_max_attempts,
+                    &mut ap.brute_force_max_attempts,
+                    1,
+                    10_000,
+                ),
+                (
+                    "--suspicious-ip-max-attempts",
+                    a.suspicious_ip_max_attempts,
+                    &mut ap.suspicious_ip_max_attempts,
+                    1,
+                    10_000,
+                ),
+                (
+                    "--token-rate-limit",
+                    a.token_rate_limit_per_minute,
+                    &mut ap.token_rate_limit_per_minute,
+                    0,
+                    1_000_000,
+                ),
+                (
+                    "--login-transactions-per-ip",
+                    a.login_transactions_per_ip,
+                    &mut ap.login_transactions_per_ip,
+                    1,
+                    1_000_000,
+                ),
+            ];
+            for (flag, value, slot, min, max) in limits {
+                if let Some(v) = value {
+                    if !(min..=max).contains(&v) {
+                        return Err(invalid(format!("{flag} must be between {min} and {max}")));
+                    }
+                    *slot = v;
+                }
+            }
+            if let Some(b) = a.brute_force {
+                ap.brute_force = b;
+            }
+            if let Some(b) = a.suspicious_ip_throttling {
+                ap.suspicious_ip_throttling = b;
+            }
+            if let Some(list) = &a.allowlist {
+                let list = clean_list(list);
+                for entry in &list {
+                    entry
+                        .parse::<crate::net::IpNet>()
+                        .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+                }
+                ap.allowlist = list;
+            }
+            store.update_tenant(&t).await?;
+            t.version += 1;
+            Ok(t)
+        })
+        .await
+    }
 }

@@ -51,7 +51,8 @@ impl World {
             token_dialect: Some(dialect.into()),
             ..Default::default()
         };
-        create_api(&self.store, &self.master, &self.clock, "default", &spec)
+        Manager::operator(&self.store, &self.clock, &self.master, "default")
+            .create_api(&spec)
             .await
             .unwrap()
     }
@@ -62,7 +63,8 @@ impl World {
             app_type: Some("m2m".into()),
             ..Default::default()
         };
-        let (c, s) = create_app(&self.store, &self.clock, "default", &spec)
+        let (c, s) = Manager::operator(&self.store, &self.clock, &self.master, "default")
+            .create_app(&spec)
             .await
             .unwrap();
         (c, s.unwrap())
@@ -144,16 +146,10 @@ async fn client_credentials_mints_the_auth0_dialect() {
     w.api("https://api.example.com", "RS256", "access_token")
         .await;
     let (c, s) = w.m2m().await;
-    grant_app(
-        &w.store,
-        &w.clock,
-        "default",
-        &c.client_id,
-        "https://api.example.com",
-        &["read:x".into()],
-    )
-    .await
-    .unwrap();
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .grant_app(&c.client_id, "https://api.example.com", &["read:x".into()])
+        .await
+        .unwrap();
     let r = w
         .token(&[
             ("grant_type", "client_credentials"),
@@ -181,16 +177,14 @@ async fn scope_request_is_intersected_with_the_grant() {
     let w = world().await;
     w.api("urn:api", "ES256", "rfc9068_profile_authz").await;
     let (c, s) = w.m2m().await;
-    grant_app(
-        &w.store,
-        &w.clock,
-        "default",
-        &c.client_id,
-        "urn:api",
-        &["read:x".into(), "write:x".into()],
-    )
-    .await
-    .unwrap();
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .grant_app(
+            &c.client_id,
+            "urn:api",
+            &["read:x".into(), "write:x".into()],
+        )
+        .await
+        .unwrap();
     let base = [
         ("grant_type", "client_credentials"),
         ("client_id", c.client_id.as_str()),
@@ -306,7 +300,8 @@ async fn errors_carry_the_right_codes() {
         grant_types: Some(vec!["authorization_code".into()]),
         ..Default::default()
     };
-    let (web, ws) = create_app(&w.store, &w.clock, "default", &spec)
+    let (web, ws) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_app(&spec)
         .await
         .unwrap();
     let e = w
@@ -325,7 +320,8 @@ async fn default_audience_is_used_when_none_is_given() {
     let mut w = world().await;
     w.api("urn:api", "EdDSA", "access_token").await;
     let (c, s) = w.m2m().await;
-    grant_app(&w.store, &w.clock, "default", &c.client_id, "urn:api", &[])
+    Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .grant_app(&c.client_id, "urn:api", &[])
         .await
         .unwrap();
     w.tenant.default_audience = Some("urn:api".into());
@@ -350,7 +346,9 @@ async fn admin_validation_refuses_bad_input() {
         ..Default::default()
     };
     assert!(matches!(
-        create_api(&w.store, &w.master, &w.clock, "default", &bad_api).await,
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .create_api(&bad_api)
+            .await,
         Err(ManageError::Invalid(_))
     ));
     w.api("urn:api", "RS256", "access_token").await;
@@ -360,7 +358,9 @@ async fn admin_validation_refuses_bad_input() {
         ..Default::default()
     };
     assert!(matches!(
-        create_api(&w.store, &w.master, &w.clock, "default", &dup).await,
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .create_api(&dup)
+            .await,
         Err(ManageError::Conflict(_))
     ));
     let bad_app = AppSpec {
@@ -370,23 +370,21 @@ async fn admin_validation_refuses_bad_input() {
         ..Default::default()
     };
     assert!(matches!(
-        create_app(&w.store, &w.clock, "default", &bad_app).await,
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .create_app(&bad_app)
+            .await,
         Err(ManageError::Invalid(_))
     ));
     assert!(matches!(
-        grant_app(&w.store, &w.clock, "default", "ghost", "urn:api", &[]).await,
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .grant_app("ghost", "urn:api", &[])
+            .await,
         Err(ManageError::NotFound(_))
     ));
     let (c, _) = w.m2m().await;
-    let e = grant_app(
-        &w.store,
-        &w.clock,
-        "default",
-        &c.client_id,
-        "urn:api",
-        &["admin".into()],
-    )
-    .await;
+    let e = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .grant_app(&c.client_id, "urn:api", &["admin".into()])
+        .await;
     assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("does not define")));
     let bad_user = UserSpec {
         email: Some("a@b.c".into()),
@@ -394,10 +392,9 @@ async fn admin_validation_refuses_bad_input() {
         app_metadata: Some("{oops".into()),
         ..Default::default()
     };
-    let e = create_user(&w.store, &w.clock, "default", &bad_user, |_| {
-        panic!("must not hash")
-    })
-    .await;
+    let e = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_user(&bad_user, |_| panic!("must not hash"))
+        .await;
     assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("--app-metadata")));
 }
 
@@ -412,17 +409,20 @@ async fn hs256_apis_get_a_secret_and_spa_apps_none() {
         app_type: Some("spa".into()),
         ..Default::default()
     };
-    let (c, s) = create_app(&w.store, &w.clock, "default", &spec)
+    let (c, s) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .create_app(&spec)
         .await
         .unwrap();
     assert!(s.is_none() && c.client_secret_hash.is_none());
     assert!(
-        rotate_app_secret(&w.store, &w.clock, "default", &c.client_id)
+        Manager::operator(&w.store, &w.clock, &w.master, "default")
+            .rotate_app_secret(&c.client_id)
             .await
             .is_err()
     );
     let (m, old) = w.m2m().await;
-    let (_, new) = rotate_app_secret(&w.store, &w.clock, "default", &m.client_id)
+    let (_, new) = Manager::operator(&w.store, &w.clock, &w.master, "default")
+        .rotate_app_secret(&m.client_id)
         .await
         .unwrap();
     let stored = w
@@ -433,4 +433,71 @@ async fn hs256_apis_get_a_secret_and_spa_apps_none() {
         .unwrap();
     let hash = stored.client_secret_hash.unwrap();
     assert!(hash.matches(new.expose()) && !hash.matches(old.expose()));
+}
+
+#[tokio::test]
+async fn each_operation_checks_the_actors_scope_before_it_reads_or_changes_anything() {
+    let w = world().await;
+    let (app, _) = w.m2m().await;
+    let actor = Actor::client("mgmt", ["read:clients".to_owned()]);
+    let m = Manager {
+        store: &w.store,
+        clock: &w.clock,
+        master: &w.master,
+        tenant: "default",
+        actor: &actor,
+    };
+    // Held: reads work.
+    assert_eq!(
+        m.get_app(&app.client_id).await.unwrap().client_id,
+        app.client_id
+    );
+    assert!(!m.list_apps().await.unwrap().is_empty());
+    // Not held: refused with Auth0's message, and nothing changed.
+    let spec = AppSpec {
+        name: Some("x".into()),
+        app_type: Some("m2m".into()),
+        ..Default::default()
+    };
+    let e = m.create_app(&spec).await.unwrap_err();
+    assert!(matches!(e, ManageError::InsufficientScope(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "Insufficient scope, expected any of: create:clients"
+    );
+    let e = m.delete_app(&app.client_id).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Insufficient scope, expected any of: delete:clients"
+    );
+    assert_eq!(w.store.clients("default").await.unwrap().len(), 1);
+    let e = m.rotate_app_secret(&app.client_id).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Insufficient scope, expected any of: update:client_keys"
+    );
+    // A scope for another resource does not open this one.
+    let e = m.list_users().await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Insufficient scope, expected any of: read:users"
+    );
+    // Any one of several accepted scopes is enough.
+    let grants = Actor::client("mgmt", ["update:client_grants".to_owned()]);
+    let m = Manager {
+        actor: &grants,
+        ..m
+    };
+    let e = m.ungrant_app(&app.client_id, "urn:none").await.unwrap_err();
+    assert!(matches!(e, ManageError::InsufficientScope(_)));
+    assert!(matches!(
+        m.grant_app(&app.client_id, "urn:none", &[])
+            .await
+            .unwrap_err(),
+        ManageError::NotFound(_)
+    ));
+    // The operator holds every scope.
+    let op = Manager::operator(&w.store, &w.clock, &w.master, "default");
+    op.delete_app(&app.client_id).await.unwrap();
+    assert!(w.store.clients("default").await.unwrap().is_empty());
 }

@@ -2,6 +2,7 @@
 //! block or a deletion ends the user's sessions and tokens.
 
 use super::*;
+use crate::model::{Role, RolePermission};
 #[derive(Debug, Default)]
 pub struct UserSpec {
     pub email: Option<String>,
@@ -50,62 +51,12 @@ fn apply_user_spec(u: &mut User, spec: &UserSpec) -> ManageResult<Option<String>
     }
 }
 
-/// `hash` turns a password into its stored form; callers pass [`password::hash`], run where
-/// CPU-bound work belongs.
-pub async fn create_user(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    spec: &UserSpec,
-    hash: impl FnOnce(String) -> String,
-) -> ManageResult<User> {
-    let now = clock.now();
-    if spec.email.is_none() {
-        return Err(invalid("--email is required".into()));
-    }
-    if spec.password.is_none() {
-        return Err(invalid("--password is required".into()));
-    }
-    let mut u = User {
-        tenant_id: tenant.to_owned(),
-        user_id: User::new_id(),
-        email: String::new(),
-        email_verified: false,
-        name: None,
-        nickname: None,
-        given_name: None,
-        family_name: None,
-        picture: None,
-        app_metadata: Map::new(),
-        user_metadata: Map::new(),
-        password_hash: String::new(),
-        blocked: false,
-        roles: Vec::new(),
-        logins_count: 0,
-        last_login: None,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    let pw = apply_user_spec(&mut u, spec)?.unwrap_or_default();
-    if store.user_by_email(tenant, &u.email).await?.is_some() {
-        return Err(ManageError::Conflict(format!(
-            "a user with email {} already exists",
-            u.email
-        )));
-    }
-    u.password_hash = hash(pw);
-    store.insert_user(&u).await.map_err(|e| match e {
-        StoreError::Conflict(_) => {
-            ManageError::Conflict(format!("a user with email {} already exists", u.email))
-        }
-        other => other.into(),
-    })?;
-    Ok(u)
-}
-
 /// Finds a user by id or by email.
-pub async fn find_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> ManageResult<User> {
+pub(crate) async fn find_user(
+    store: &dyn Store,
+    tenant: &str,
+    id_or_email: &str,
+) -> ManageResult<User> {
     if let Some(u) = store.user(tenant, id_or_email).await? {
         return Ok(u);
     }
@@ -113,51 +64,6 @@ pub async fn find_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> Ma
         .user_by_email(tenant, id_or_email)
         .await?
         .ok_or_else(|| ManageError::NotFound(format!("no user with id or email '{id_or_email}'")))
-}
-
-pub async fn update_user(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    id_or_email: &str,
-    spec: &UserSpec,
-    hash: impl FnOnce(String) -> String,
-) -> ManageResult<User> {
-    // The password is hashed once, before any read: a retry reuses the hash.
-    let new_hash = match &spec.password {
-        Some(p) => {
-            password::check_policy(p.expose()).map_err(invalid)?;
-            Some(hash(p.expose().to_owned()))
-        }
-        None => None,
-    };
-    let u = retry_stale(async || {
-        let mut u = find_user(store, tenant, id_or_email).await?;
-        let old_email = u.email.clone();
-        apply_user_spec(&mut u, spec)?;
-        if let Some(h) = &new_hash {
-            u.password_hash.clone_from(h);
-        }
-        if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
-            return Err(ManageError::Conflict(format!(
-                "a user with email {} already exists",
-                u.email
-            )));
-        }
-        u.updated_at = clock.now();
-        store.update_user(&u).await?;
-        u.version += 1;
-        Ok((u, old_email))
-    })
-    .await;
-    let (u, old_email) = u?;
-    if new_hash.is_some() {
-        // A new password lifts brute-force blocks (Auth0 does the same on a reset) and ends
-        // every session and token issued under the old one.
-        crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
-        end_user_access(store, tenant, &u.user_id, "password changed").await?;
-    }
-    Ok(u)
 }
 
 /// Ends a user's access: every session (so no silent sign-in), authorization code, opaque
@@ -179,35 +85,165 @@ async fn end_user_access(
     Ok(())
 }
 
-/// Deletes a user, and with it every session and token of theirs.
-pub async fn delete_user(store: &dyn Store, tenant: &str, id_or_email: &str) -> ManageResult<User> {
-    let u = find_user(store, tenant, id_or_email).await?;
-    store.delete_user(tenant, &u.user_id).await?;
-    end_user_access(store, tenant, &u.user_id, "user deleted").await?;
-    Ok(u)
-}
-
-/// Blocks or unblocks a user. Blocking ends the user's sessions and tokens; unblocking lifts
-/// the brute-force blocks on the user's email from every IP (`tessera users unblock`).
-pub async fn set_user_blocked(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    tenant: &str,
-    id_or_email: &str,
-    blocked: bool,
-) -> ManageResult<User> {
-    retry_stale(async || {
-        let mut u = find_user(store, tenant, id_or_email).await?;
-        u.blocked = blocked;
-        u.updated_at = clock.now();
-        store.update_user(&u).await?;
-        u.version += 1;
-        if blocked {
-            end_user_access(store, tenant, &u.user_id, "user blocked").await?;
-        } else {
-            crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
+impl Manager<'_> {
+    /// `hash` turns a password into its stored form; callers pass [`password::hash`], run where
+    /// CPU-bound work belongs.
+    pub async fn create_user(
+        &self,
+        spec: &UserSpec,
+        hash: impl FnOnce(String) -> String,
+    ) -> ManageResult<User> {
+        self.actor.require(&["create:users"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        let now = clock.now();
+        if spec.email.is_none() {
+            return Err(invalid("--email is required".into()));
+        }
+        if spec.password.is_none() {
+            return Err(invalid("--password is required".into()));
+        }
+        let mut u = User {
+            tenant_id: tenant.to_owned(),
+            user_id: User::new_id(),
+            email: String::new(),
+            email_verified: false,
+            name: None,
+            nickname: None,
+            given_name: None,
+            family_name: None,
+            picture: None,
+            app_metadata: Map::new(),
+            user_metadata: Map::new(),
+            password_hash: String::new(),
+            blocked: false,
+            roles: Vec::new(),
+            logins_count: 0,
+            last_login: None,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let pw = apply_user_spec(&mut u, spec)?.unwrap_or_default();
+        if store.user_by_email(tenant, &u.email).await?.is_some() {
+            return Err(ManageError::Conflict(format!(
+                "a user with email {} already exists",
+                u.email
+            )));
+        }
+        u.password_hash = hash(pw);
+        store.insert_user(&u).await.map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ManageError::Conflict(format!("a user with email {} already exists", u.email))
+            }
+            other => other.into(),
+        })?;
+        Ok(u)
+    }
+    pub async fn update_user(
+        &self,
+        id_or_email: &str,
+        spec: &UserSpec,
+        hash: impl FnOnce(String) -> String,
+    ) -> ManageResult<User> {
+        self.actor.require(&["update:users"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        // The password is hashed once, before any read: a retry reuses the hash.
+        let new_hash = match &spec.password {
+            Some(p) => {
+                password::check_policy(p.expose()).map_err(invalid)?;
+                Some(hash(p.expose().to_owned()))
+            }
+            None => None,
+        };
+        let u = retry_stale(async || {
+            let mut u = find_user(store, tenant, id_or_email).await?;
+            let old_email = u.email.clone();
+            apply_user_spec(&mut u, spec)?;
+            if let Some(h) = &new_hash {
+                u.password_hash.clone_from(h);
+            }
+            if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
+                return Err(ManageError::Conflict(format!(
+                    "a user with email {} already exists",
+                    u.email
+                )));
+            }
+            u.updated_at = clock.now();
+            store.update_user(&u).await?;
+            u.version += 1;
+            Ok((u, old_email))
+        })
+        .await;
+        let (u, old_email) = u?;
+        if new_hash.is_some() {
+            // A new password lifts brute-force blocks (Auth0 does the same on a reset) and ends
+            // every session and token issued under the old one.
+            crate::attack::clear_user_blocks(store, tenant, &old_email).await?;
+            end_user_access(store, tenant, &u.user_id, "password changed").await?;
         }
         Ok(u)
-    })
-    .await
+    }
+    /// Deletes a user, and with it every session and token of theirs.
+    pub async fn delete_user(&self, id_or_email: &str) -> ManageResult<User> {
+        self.actor.require(&["delete:users"])?;
+        let store = self.store;
+        let tenant = self.tenant;
+        let u = find_user(store, tenant, id_or_email).await?;
+        store.delete_user(tenant, &u.user_id).await?;
+        end_user_access(store, tenant, &u.user_id, "user deleted").await?;
+        Ok(u)
+    }
+    /// Blocks or unblocks a user. Blocking ends the user's sessions and tokens; unblocking lifts
+    /// the brute-force blocks on the user's email from every IP (`tessera users unblock`).
+    pub async fn set_user_blocked(&self, id_or_email: &str, blocked: bool) -> ManageResult<User> {
+        self.actor.require(&["update:users"])?;
+        let store = self.store;
+        let clock = self.clock;
+        let tenant = self.tenant;
+        retry_stale(async || {
+            let mut u = find_user(store, tenant, id_or_email).await?;
+            u.blocked = blocked;
+            u.updated_at = clock.now();
+            store.update_user(&u).await?;
+            u.version += 1;
+            if blocked {
+                end_user_access(store, tenant, &u.user_id, "user blocked").await?;
+            } else {
+                crate::attack::clear_user_blocks(store, tenant, &u.email).await?;
+            }
+            Ok(u)
+        })
+        .await
+    }
+}
+
+impl Manager<'_> {
+    /// A user by id or email.
+    pub async fn get_user(&self, id_or_email: &str) -> ManageResult<User> {
+        self.actor.require(&["read:users"])?;
+        find_user(self.store, self.tenant, id_or_email).await
+    }
+
+    pub async fn list_users(&self) -> ManageResult<Vec<User>> {
+        self.actor.require(&["read:users"])?;
+        Ok(self.store.users(self.tenant).await?)
+    }
+
+    /// A user's roles that still exist, in assignment order.
+    pub async fn user_roles(&self, id_or_email: &str) -> ManageResult<Vec<Role>> {
+        self.actor.require(&["read:users", "read:roles"])?;
+        let u = find_user(self.store, self.tenant, id_or_email).await?;
+        Ok(crate::rbac::user_roles(self.store, &u).await?)
+    }
+
+    /// What a user's roles grant, per API.
+    pub async fn user_permissions(&self, id_or_email: &str) -> ManageResult<Vec<RolePermission>> {
+        self.actor.require(&["read:users"])?;
+        let u = find_user(self.store, self.tenant, id_or_email).await?;
+        Ok(crate::rbac::user_permissions(self.store, &u).await?)
+    }
 }

@@ -7,7 +7,7 @@ use tessera_core::{
     model::ResourceServer,
 };
 
-use super::{CliError, CliResult, output::Out, split_list};
+use super::{CliResult, output::Out, split_list};
 use crate::boot::Install;
 
 #[derive(Subcommand)]
@@ -83,11 +83,10 @@ fn view(i: &Install, rs: &ResourceServer) -> Value {
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
-    let (store, t) = (i.store.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     match cmd {
         ApisCmd::Create(args) => {
-            let rs =
-                manage::create_api(store, &i.master, i.clock.as_ref(), t, &args.spec()).await?;
+            let rs = m.create_api(&args.spec()).await?;
             out.object(&view(i, &rs));
             out.note(&format!(
                 "Ask for a JWT access token with audience={} (at /authorize, or client credentials at /oauth/token).",
@@ -95,8 +94,8 @@ pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
             ));
         }
         ApisCmd::List => {
-            let all: Vec<Value> = store
-                .resource_servers(t)
+            let all: Vec<Value> = m
+                .list_apis()
                 .await?
                 .iter()
                 .map(|r| r.management_json())
@@ -106,17 +105,13 @@ pub async fn run(i: &Install, out: &Out, cmd: ApisCmd) -> CliResult {
                 &["id", "name", "identifier", "signing_alg", "token_dialect"],
             );
         }
-        ApisCmd::Show { id } => out.object(&view(i, &manage::find_api(store, t, &id).await?)),
+        ApisCmd::Show { id } => out.object(&view(i, &m.get_api(&id).await?)),
         ApisCmd::Update { id, args } => {
-            let rs = manage::update_api(store, &i.master, i.clock.as_ref(), t, &id, &args.spec())
-                .await?;
+            let rs = m.update_api(&id, &args.spec()).await?;
             out.object(&view(i, &rs));
         }
         ApisCmd::Delete { id } => {
-            let rs = manage::find_api(store, t, &id).await?;
-            if !store.delete_resource_server(t, &rs.id).await? {
-                return Err(CliError::usage(format!("no API '{id}'")));
-            }
+            let rs = m.delete_api(&id).await?;
             out.note(&format!("deleted API {} ({})", rs.id, rs.identifier));
         }
     }

@@ -8,7 +8,7 @@ use tessera_core::{
     secret::Secret,
 };
 
-use super::{CliError, CliResult, output::Out, split_list};
+use super::{CliResult, output::Out, split_list};
 use crate::boot::Install;
 
 #[derive(Subcommand)]
@@ -122,43 +122,35 @@ fn with_secret(c: &Client, secret: Option<&Secret>) -> Value {
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
-    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     match cmd {
         AppsCmd::Create(args) => {
-            let (c, secret) = manage::create_app(store, clock, t, &args.spec()).await?;
+            let (c, secret) = m.create_app(&args.spec()).await?;
             out.object(&with_secret(&c, secret.as_ref()));
             if secret.is_some() {
                 out.note("The client_secret is shown only now; only its hash is stored.");
             }
         }
         AppsCmd::List => {
-            let all: Vec<Value> = store
-                .clients(t)
+            let all: Vec<Value> = m
+                .list_apps()
                 .await?
                 .iter()
                 .map(|c| c.management_json())
                 .collect();
             out.list(&all, &["client_id", "name", "app_type", "grant_types"]);
         }
-        AppsCmd::Show { client_id } => out.object(
-            &manage::find_app(store, t, &client_id)
-                .await?
-                .management_json(),
-        ),
+        AppsCmd::Show { client_id } => out.object(&m.get_app(&client_id).await?.management_json()),
         AppsCmd::Update { client_id, args } => {
-            let (c, secret) = manage::update_app(store, clock, t, &client_id, &args.spec()).await?;
+            let (c, secret) = m.update_app(&client_id, &args.spec()).await?;
             out.object(&with_secret(&c, secret.as_ref()));
         }
         AppsCmd::Delete { client_id } => {
-            if !store.delete_client(t, &client_id).await? {
-                return Err(CliError::usage(format!(
-                    "no application with client_id '{client_id}'"
-                )));
-            }
+            m.delete_app(&client_id).await?;
             out.note(&format!("deleted application {client_id}"));
         }
         AppsCmd::RotateSecret { client_id } => {
-            let (c, secret) = manage::rotate_app_secret(store, clock, t, &client_id).await?;
+            let (c, secret) = m.rotate_app_secret(&client_id).await?;
             out.object(&with_secret(&c, Some(&secret)));
             out.note("The new client_secret is shown only now; the old one no longer works.");
         }
@@ -167,17 +159,17 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             audience,
             scopes,
         } => {
-            let g = manage::grant_app(store, clock, t, &client_id, &audience, &split_list(&scopes))
+            let g = m
+                .grant_app(&client_id, &audience, &split_list(&scopes))
                 .await?;
-            if let Some(w) = manage::grant_warning(&manage::find_app(store, t, &client_id).await?) {
+            if let Some(w) = manage::grant_warning(&m.get_app(&client_id).await?) {
                 eprintln!("{w}");
             }
             out.object(&g.management_json());
         }
         AppsCmd::Grants { client_id } => {
-            manage::find_app(store, t, &client_id).await?;
-            let all: Vec<Value> = store
-                .client_grants(t, &client_id)
+            let all: Vec<Value> = m
+                .list_app_grants(&client_id)
                 .await?
                 .iter()
                 .map(|g| g.management_json())
@@ -188,15 +180,7 @@ pub async fn run(i: &Install, out: &Out, cmd: AppsCmd) -> CliResult {
             client_id,
             audience,
         } => {
-            let g = store
-                .client_grant(t, &client_id, &audience)
-                .await?
-                .ok_or_else(|| {
-                    CliError::usage(format!(
-                        "application '{client_id}' has no grant for '{audience}'"
-                    ))
-                })?;
-            store.delete_client_grant(t, &g.id).await?;
+            let g = m.ungrant_app(&client_id, &audience).await?;
             out.note(&format!("removed grant {}", g.id));
         }
     }

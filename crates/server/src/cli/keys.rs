@@ -4,7 +4,6 @@
 use clap::Subcommand;
 use serde_json::{Value, json};
 use tessera_core::{
-    keys::rotate_key,
     model::{KeyStatus, SigningAlg, SigningKeyRecord},
     time::rfc3339,
 };
@@ -44,8 +43,8 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
     match cmd {
         KeysCmd::List => {
             let keys: Vec<Value> = i
-                .store
-                .signing_keys(&i.tenant.id)
+                .manager()
+                .list_signing_keys()
                 .await?
                 .iter()
                 .rev()
@@ -64,9 +63,7 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
                         "unknown key algorithm '{alg}': use RS256, ES256 or EdDSA"
                     ))
                 })?;
-            let k = rotate_key(i.store.as_ref(), &i.master, &i.tenant.id, alg, now)
-                .await
-                .map_err(|e| CliError::failure(e.to_string()))?;
+            let k = i.manager().rotate_signing_key(alg).await?;
             out.object(&view(&k, now));
             out.note(&format!(
                 "New {} tokens (ID tokens for RS256, access tokens of APIs with --signing-alg {}) are signed with this key; the previous {} key stays in the JWKS for 30 days.",

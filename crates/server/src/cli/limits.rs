@@ -45,7 +45,7 @@ pub async fn run(install: &Install, out: &Out, seconds: f64) -> CliResult {
     }
     let window = Duration::from_secs_f64(seconds);
     let now = install.clock.now();
-    let records = install.store.signing_keys(&install.tenant.id).await?;
+    let records = install.manager().list_signing_keys().await?;
     let ring = KeyRing::load(&records, &install.master, now)
         .map_err(|e| CliError::failure(format!("signing keys: {e}")))?;
     // The payload of a client-credentials access token, as /oauth/token signs it.

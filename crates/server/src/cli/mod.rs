@@ -146,12 +146,14 @@ impl CliError {
 impl From<ManageError> for CliError {
     fn from(e: ManageError) -> Self {
         match e {
-            ManageError::Invalid(_) | ManageError::NotFound(_) | ManageError::Conflict(_) => {
-                Self::usage(e.to_string())
-            }
-            ManageError::Store(_) | ManageError::Keys(_) | ManageError::WrongMasterKey => {
-                Self::failure(e.to_string())
-            }
+            ManageError::Invalid(_)
+            | ManageError::NotFound(_)
+            | ManageError::Conflict(_)
+            | ManageError::InsufficientScope(_) => Self::usage(e.to_string()),
+            ManageError::Failed(_)
+            | ManageError::Store(_)
+            | ManageError::Keys(_)
+            | ManageError::WrongMasterKey => Self::failure(e.to_string()),
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use clap::Subcommand;
 use serde_json::Value;
-use tessera_core::manage;
 
 use super::{CliResult, output::Out};
 use crate::boot::Install;
@@ -44,26 +43,24 @@ pub enum RolesCmd {
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
-    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     match cmd {
         RolesCmd::Create { name, description } => {
-            let r = manage::create_role(store, clock, t, &name, description.as_deref()).await?;
+            let r = m.create_role(&name, description.as_deref()).await?;
             out.object(&r.management_json());
         }
         RolesCmd::List => {
-            let all: Vec<Value> = store
-                .roles(t)
+            let all: Vec<Value> = m
+                .list_roles()
                 .await?
                 .iter()
                 .map(|r| r.management_json())
                 .collect();
             out.list(&all, &["id", "name", "description"]);
         }
-        RolesCmd::Show { role } => {
-            out.object(&manage::find_role(store, t, &role).await?.management_json())
-        }
+        RolesCmd::Show { role } => out.object(&m.get_role(&role).await?.management_json()),
         RolesCmd::Delete { role } => {
-            let r = manage::delete_role(store, clock, t, &role).await?;
+            let r = m.delete_role(&role).await?;
             out.note(&format!("deleted role {} ({})", r.name, r.id));
         }
         RolesCmd::AddPermissions {
@@ -71,7 +68,8 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
             api,
             permissions,
         } => {
-            let r = manage::change_permissions(store, clock, t, &role, &api, &permissions, true)
+            let r = m
+                .change_permissions(&role, &api, &permissions, true)
                 .await?;
             out.object(&r.management_json());
         }
@@ -80,7 +78,8 @@ pub async fn run(i: &Install, out: &Out, cmd: RolesCmd) -> CliResult {
             api,
             permissions,
         } => {
-            let r = manage::change_permissions(store, clock, t, &role, &api, &permissions, false)
+            let r = m
+                .change_permissions(&role, &api, &permissions, false)
                 .await?;
             out.object(&r.management_json());
         }

@@ -6,17 +6,11 @@
 use std::io::Read;
 
 use clap::Subcommand;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tessera_core::{
-    OAuthError,
-    context::Ctx,
-    hooks::{ClaimsHook, accepted_claims},
-    keys::KeyRing,
-    manage,
-    manage::ScriptSpec,
-    model::{Script, ScriptKind, Trigger},
-    scripts,
-    store::Store,
+    hooks::ClaimsHook,
+    manage::{DryRun, Manager, ScriptSpec},
+    model::{Script, ScriptKind},
 };
 
 use super::{CliError, CliResult, output::Out};
@@ -143,19 +137,14 @@ fn parse_secrets(list: &[String]) -> Result<Vec<(String, String)>, CliError> {
         .collect()
 }
 
-fn show(i: &Install, s: &Script) -> Result<Value, CliError> {
-    let names: Vec<String> = tessera_core::context::scripts::secrets(&i.master, s)
-        .map_err(CliError::failure)?
-        .keys()
-        .cloned()
-        .collect();
-    Ok(s.management_json(&names))
+fn show(m: &Manager<'_>, s: &Script) -> Result<Value, CliError> {
+    Ok(s.management_json(&m.secret_names(s)?))
 }
 
-fn list(i: &Install, out: &Out, all: &[Script]) -> CliResult {
+fn list(m: &Manager<'_>, out: &Out, all: &[Script]) -> CliResult {
     let items = all
         .iter()
-        .map(|s| show(i, s))
+        .map(|s| show(m, s))
         .collect::<Result<Vec<_>, _>>()?;
     let cols: &[&str] = match all.first().map(|s| s.kind) {
         Some(ScriptKind::Action) => &["id", "name", "order", "status"],
@@ -166,7 +155,7 @@ fn list(i: &Install, out: &Out, all: &[Script]) -> CliResult {
 }
 
 pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
-    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     let engine = tessera_actions::Engine::default();
     let check = |k: ScriptKind, c: &str| engine.check(k, c);
     let kind = ScriptKind::Action;
@@ -185,18 +174,14 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order: None,
             };
-            let mut s =
-                manage::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
+            let mut s = m.create_script(kind, &spec, &check).await?;
             if deploy {
-                s = manage::set_enabled(store, clock, t, kind, &s.id, true).await?;
+                s = m.set_enabled(kind, &s.id, true).await?;
             }
-            out.object(&show(i, &s)?);
+            out.object(&show(&m, &s)?);
         }
-        ActionsCmd::List => list(i, out, &store.scripts(t, kind).await?)?,
-        ActionsCmd::Show { action } => out.object(&show(
-            i,
-            &manage::find_script(store, t, kind, &action).await?,
-        )?),
+        ActionsCmd::List => list(&m, out, &m.list_scripts(kind).await?)?,
+        ActionsCmd::Show { action } => out.object(&show(&m, &m.get_script(kind, &action).await?)?),
         ActionsCmd::Update {
             action,
             name,
@@ -210,33 +195,26 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order: None,
             };
-            let s = manage::update_script(
-                store,
-                &i.master,
-                clock,
-                manage::find_script(store, t, kind, &action).await?,
-                &spec,
-                &check,
-            )
-            .await?;
-            out.object(&show(i, &s)?);
+            let s = m
+                .update_script(m.get_script(kind, &action).await?, &spec, &check)
+                .await?;
+            out.object(&show(&m, &s)?);
         }
         ActionsCmd::Delete { action } => {
-            let s = manage::find_script(store, t, kind, &action).await?;
-            store.delete_script(t, &s.id).await?;
+            let s = m.delete_script(kind, &action).await?;
             out.note(&format!("deleted action {}", s.name));
         }
         ActionsCmd::Deploy { action } => {
-            let s = manage::set_enabled(store, clock, t, kind, &action, true).await?;
-            out.object(&show(i, &s)?);
+            let s = m.set_enabled(kind, &action, true).await?;
+            out.object(&show(&m, &s)?);
         }
         ActionsCmd::Undeploy { action } => {
-            let s = manage::set_enabled(store, clock, t, kind, &action, false).await?;
-            out.object(&show(i, &s)?);
+            let s = m.set_enabled(kind, &action, false).await?;
+            out.object(&show(&m, &s)?);
         }
         ActionsCmd::Order { trigger, actions } => {
-            let all = manage::order_actions(store, clock, t, &trigger, &actions).await?;
-            list(i, out, &all)?;
+            let all = m.order_actions(&trigger, &actions).await?;
+            list(&m, out, &all)?;
         }
         ActionsCmd::Test {
             action,
@@ -244,118 +222,20 @@ pub async fn run_actions(i: &Install, out: &Out, cmd: ActionsCmd) -> CliResult {
             client,
             audience,
         } => {
-            let s = manage::find_script(store, t, kind, &action).await?;
-            let result = dry_run(
-                i,
-                &engine,
-                &s,
-                user.as_deref(),
-                &client,
-                audience.as_deref(),
-            )
-            .await
-            .map_err(|e| {
-                let msg = format!("{}: {}", e.code, e.description);
-                if e.code == tessera_core::ErrorCode::InvalidRequest {
-                    CliError::usage(msg)
-                } else {
-                    CliError::failure(msg)
-                }
-            })?;
+            let run = DryRun {
+                user: user.as_deref(),
+                client_id: &client,
+                audience: audience.as_deref(),
+            };
+            let result = m.test_script(&engine, kind, &action, &run).await?;
             out.object(&result);
         }
     }
     Ok(())
 }
 
-/// Runs one action as its trigger would and shows the claims the tokens would get.
-async fn dry_run(
-    i: &Install,
-    engine: &tessera_actions::Engine,
-    s: &Script,
-    user: Option<&str>,
-    client_id: &str,
-    audience: Option<&str>,
-) -> Result<Value, OAuthError> {
-    let store: &dyn Store = i.store.as_ref();
-    let t = &i.tenant.id;
-    let keys = KeyRing::load(&[], &i.master, i.clock.now()).map_err(OAuthError::server_error)?;
-    let ctx = Ctx {
-        store,
-        clock: i.clock.as_ref(),
-        keys: &keys,
-        master: &i.master,
-        tenant: &i.tenant,
-        hooks: Some(engine),
-        request: Default::default(),
-        scripts: None,
-        config: None,
-    };
-    let admin_err = |e: manage::ManageError| OAuthError::invalid_request(e.to_string());
-    let client = manage::find_app(store, t, client_id)
-        .await
-        .map_err(admin_err)?;
-    let api = match audience {
-        Some(a) => Some(manage::find_api(store, t, a).await.map_err(admin_err)?),
-        None => None,
-    };
-    let script = scripts::hook_script(&i.master, s)?;
-    let out = match s.trigger {
-        Some(Trigger::CredentialsExchange) => {
-            let api = api.as_ref().ok_or_else(|| {
-                OAuthError::invalid_request("a credentials-exchange action needs --audience")
-            })?;
-            scripts::credentials_exchange_with(&ctx, vec![script].into(), &client, api, &[]).await?
-        }
-        _ => {
-            let who = user.ok_or_else(|| {
-                OAuthError::invalid_request("a post-login action needs --user EMAIL")
-            })?;
-            let u = manage::find_user(store, t, who).await.map_err(admin_err)?;
-            scripts::post_login_with(
-                &ctx,
-                vec![script].into(),
-                &client,
-                &u,
-                api.as_ref(),
-                &["openid".into(), "profile".into(), "email".into()],
-                "oidc-basic-profile",
-            )
-            .await?
-        }
-    };
-    let access = if api.is_some() {
-        accepted_claims(&out.access_claims, true)
-    } else {
-        Map::new()
-    };
-    let id = accepted_claims(&out.id_claims, false);
-    let dropped: Vec<String> = out
-        .access_claims
-        .iter()
-        .filter(|c| !access.contains_key(&c.name))
-        .map(|c| format!("access token: {}", c.name))
-        .chain(
-            out.id_claims
-                .iter()
-                .filter(|c| !id.contains_key(&c.name))
-                .map(|c| format!("ID token: {}", c.name)),
-        )
-        .collect();
-    Ok(json!({
-        "access_token_claims": access,
-        "id_token_claims": id,
-        "dropped_claims": dropped,
-        "added_scopes": out.add_scopes,
-        "removed_scopes": out.remove_scopes,
-        "denied": out.deny.map(|d| d.reason),
-        "app_metadata_changes": out.app_metadata,
-        "user_metadata_changes": out.user_metadata,
-    }))
-}
-
 pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
-    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     let engine = tessera_actions::Engine::default();
     let check = |k: ScriptKind, c: &str| engine.check(k, c);
     let kind = ScriptKind::Rule;
@@ -373,14 +253,11 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order,
             };
-            let s = manage::create_script(store, &i.master, clock, t, kind, &spec, &check).await?;
-            out.object(&show(i, &s)?);
+            let s = m.create_script(kind, &spec, &check).await?;
+            out.object(&show(&m, &s)?);
         }
-        RulesCmd::List => list(i, out, &store.scripts(t, kind).await?)?,
-        RulesCmd::Show { rule } => out.object(&show(
-            i,
-            &manage::find_script(store, t, kind, &rule).await?,
-        )?),
+        RulesCmd::List => list(&m, out, &m.list_scripts(kind).await?)?,
+        RulesCmd::Show { rule } => out.object(&show(&m, &m.get_script(kind, &rule).await?)?),
         RulesCmd::Update {
             rule,
             name,
@@ -395,29 +272,22 @@ pub async fn run_rules(i: &Install, out: &Out, cmd: RulesCmd) -> CliResult {
                 secrets: parse_secrets(&secrets)?,
                 order,
             };
-            let s = manage::update_script(
-                store,
-                &i.master,
-                clock,
-                manage::find_script(store, t, kind, &rule).await?,
-                &spec,
-                &check,
-            )
-            .await?;
-            out.object(&show(i, &s)?);
+            let s = m
+                .update_script(m.get_script(kind, &rule).await?, &spec, &check)
+                .await?;
+            out.object(&show(&m, &s)?);
         }
         RulesCmd::Delete { rule } => {
-            let s = manage::find_script(store, t, kind, &rule).await?;
-            store.delete_script(t, &s.id).await?;
+            let s = m.delete_script(kind, &rule).await?;
             out.note(&format!("deleted rule {}", s.name));
         }
         RulesCmd::Enable { rule } => {
-            let s = manage::set_enabled(store, clock, t, kind, &rule, true).await?;
-            out.object(&show(i, &s)?);
+            let s = m.set_enabled(kind, &rule, true).await?;
+            out.object(&show(&m, &s)?);
         }
         RulesCmd::Disable { rule } => {
-            let s = manage::set_enabled(store, clock, t, kind, &rule, false).await?;
-            out.object(&show(i, &s)?);
+            let s = m.set_enabled(kind, &rule, false).await?;
+            out.object(&show(&m, &s)?);
         }
     }
     Ok(())

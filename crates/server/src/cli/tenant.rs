@@ -95,7 +95,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 refresh_token_reuse_interval,
                 script_time_limit_ms,
             };
-            manage::set_lifetimes(i.store.as_ref(), &i.tenant.id, &lifetimes).await?;
+            i.manager().set_lifetimes(&lifetimes).await?;
             let attack = manage::AttackSettings {
                 brute_force,
                 brute_force_max_attempts,
@@ -105,10 +105,9 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 login_transactions_per_ip,
                 allowlist: attack_allowlist.as_deref().map(super::split_list),
             };
-            let mut t =
-                manage::set_attack_protection(i.store.as_ref(), &i.tenant.id, &attack).await?;
+            let mut t = i.manager().set_attack_protection(&attack).await?;
             if let Some(a) = default_audience {
-                t = manage::set_default_audience(i.store.as_ref(), &i.tenant.id, &a).await?;
+                t = i.manager().set_default_audience(&a).await?;
             }
             out.object(&shown(out, t.management_json()));
         }

@@ -4,11 +4,9 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
-    manage::{self, UserSpec},
-    model::User,
-    password, rbac,
+    manage::{Manager, UserSpec},
+    password,
     secret::Secret,
-    store::Store,
 };
 
 use super::{CliError, CliResult, output::Out};
@@ -96,58 +94,51 @@ impl UserArgs {
 }
 
 pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
-    let (store, clock, t) = (i.store.as_ref(), i.clock.as_ref(), i.tenant.id.as_str());
+    let m = i.manager();
     let hash = |pw: String| password::hash(&pw);
     match cmd {
         UsersCmd::Create(args) => {
-            let u = manage::create_user(store, clock, t, &args.spec()?, hash).await?;
+            let u = m.create_user(&args.spec()?, hash).await?;
             out.object(&u.management_json());
         }
         UsersCmd::List => {
-            let all: Vec<Value> = store
-                .users(t)
+            let all: Vec<Value> = m
+                .list_users()
                 .await?
                 .iter()
                 .map(|u| u.management_json())
                 .collect();
             out.list(&all, &["user_id", "email", "name", "blocked"]);
         }
-        UsersCmd::Show { user } => {
-            out.object(&manage::find_user(store, t, &user).await?.management_json())
-        }
+        UsersCmd::Show { user } => out.object(&m.get_user(&user).await?.management_json()),
         UsersCmd::Update { user, args } => {
-            let u = manage::update_user(store, clock, t, &user, &args.spec()?, hash).await?;
+            let u = m.update_user(&user, &args.spec()?, hash).await?;
             out.object(&u.management_json());
         }
         UsersCmd::Delete { user } => {
-            let u = manage::delete_user(store, t, &user).await?;
+            let u = m.delete_user(&user).await?;
             out.note(&format!("deleted user {}", u.user_id));
         }
-        UsersCmd::Block { user } => out.object(
-            &manage::set_user_blocked(store, clock, t, &user, true)
-                .await?
-                .management_json(),
-        ),
-        UsersCmd::Unblock { user } => out.object(
-            &manage::set_user_blocked(store, clock, t, &user, false)
-                .await?
-                .management_json(),
-        ),
+        UsersCmd::Block { user } => {
+            out.object(&m.set_user_blocked(&user, true).await?.management_json())
+        }
+        UsersCmd::Unblock { user } => {
+            out.object(&m.set_user_blocked(&user, false).await?.management_json())
+        }
         UsersCmd::AssignRoles { user, roles } => {
-            let u = manage::change_user_roles(store, clock, t, &user, &roles, true).await?;
-            print_roles(out, store, &u).await?;
+            let u = m.change_user_roles(&user, &roles, true).await?;
+            print_roles(out, &m, &u.user_id).await?;
         }
         UsersCmd::RemoveRoles { user, roles } => {
-            let u = manage::change_user_roles(store, clock, t, &user, &roles, false).await?;
-            print_roles(out, store, &u).await?;
+            let u = m.change_user_roles(&user, &roles, false).await?;
+            print_roles(out, &m, &u.user_id).await?;
         }
         UsersCmd::Roles { user } => {
-            let u = manage::find_user(store, t, &user).await?;
-            print_roles(out, store, &u).await?;
+            print_roles(out, &m, &user).await?;
         }
         UsersCmd::Permissions { user } => {
-            let u = manage::find_user(store, t, &user).await?;
-            let all: Vec<Value> = rbac::user_permissions(store, &u)
+            let all: Vec<Value> = m
+                .user_permissions(&user)
                 .await?
                 .iter()
                 .map(|p| serde_json::to_value(p).unwrap_or_default())
@@ -158,8 +149,9 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
     Ok(())
 }
 
-async fn print_roles(out: &Out, store: &dyn Store, u: &User) -> CliResult {
-    let all: Vec<Value> = rbac::user_roles(store, u)
+async fn print_roles(out: &Out, m: &Manager<'_>, user: &str) -> CliResult {
+    let all: Vec<Value> = m
+        .user_roles(user)
         .await?
         .iter()
         .map(|r| r.management_json())
