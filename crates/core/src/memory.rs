@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     Artifact, Client, ClientGrant, KeyStatus, ResourceServer, Role, Script, ScriptKind,
-    SigningKeyRecord, Tenant, User, Versioned, email_key,
+    SigningKeyRecord, SortKey, Tenant, User, UserPage, UserQuery, Versioned, email_key,
 };
 use crate::store::*;
 
@@ -21,6 +21,8 @@ struct Inner {
     keys: Vec<SigningKeyRecord>,
     artifacts: Vec<Artifact>,
     roles: Vec<Role>,
+    /// (tenant, user, role, position): the role assignments.
+    user_roles: Vec<(String, String, String, i64)>,
     scripts: Vec<Script>,
     counters: std::collections::HashMap<(String, CounterKind, String, String), Counter>,
 }
@@ -344,6 +346,31 @@ impl UserStore for MemoryStore {
             .cloned()
             .collect())
     }
+    async fn search_users(&self, tenant: &str, q: &UserQuery) -> StoreResult<UserPage> {
+        let g = self.lock();
+        let mut all: Vec<&User> = g
+            .users
+            .iter()
+            .filter(|u| u.tenant_id == tenant)
+            .filter(|u| q.filter.as_ref().is_none_or(|f| f.matches(u)))
+            .collect();
+        match q.sort.by {
+            SortKey::Created => {}
+            SortKey::Email => all.sort_by_key(|u| email_key(&u.email)),
+            SortKey::UserId => all.sort_by(|a, b| a.user_id.cmp(&b.user_id)),
+        }
+        if q.sort.descending {
+            all.reverse();
+        }
+        let total = q.total.then_some(all.len() as u64);
+        let users = all
+            .into_iter()
+            .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(q.limit).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        Ok(UserPage { users, total })
+    }
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let mut g = self.lock();
         if g.users.iter().any(|x| {
@@ -386,6 +413,8 @@ impl UserStore for MemoryStore {
         let before = g.users.len();
         g.users
             .retain(|x| !(x.tenant_id == tenant && x.user_id == id));
+        g.user_roles
+            .retain(|(t, u, _, _)| !(t == tenant && u == id));
         Ok(g.users.len() != before)
     }
 }
@@ -418,64 +447,6 @@ impl KeyStore for MemoryStore {
             .filter(|k| k.tenant_id == tenant)
             .cloned()
             .collect())
-    }
-}
-
-#[async_trait]
-impl RoleStore for MemoryStore {
-    async fn insert_role(&self, r: &Role) -> StoreResult<()> {
-        let mut g = self.lock();
-        if g.roles
-            .iter()
-            .any(|x| x.tenant_id == r.tenant_id && (x.id == r.id || x.name == r.name))
-        {
-            return Err(StoreError::Conflict(format!("role {}", r.name)));
-        }
-        g.roles.push(r.clone());
-        Ok(())
-    }
-    async fn role(&self, tenant: &str, id: &str) -> StoreResult<Option<Role>> {
-        let g = self.lock();
-        Ok(g.roles
-            .iter()
-            .find(|r| r.tenant_id == tenant && r.id == id)
-            .cloned())
-    }
-    async fn role_by_name(&self, tenant: &str, name: &str) -> StoreResult<Option<Role>> {
-        let g = self.lock();
-        Ok(g.roles
-            .iter()
-            .find(|r| r.tenant_id == tenant && r.name == name)
-            .cloned())
-    }
-    async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>> {
-        let g = self.lock();
-        Ok(g.roles
-            .iter()
-            .filter(|r| r.tenant_id == tenant)
-            .cloned()
-            .collect())
-    }
-    async fn update_role(&self, r: &Role) -> StoreResult<()> {
-        let mut g = self.lock();
-        if g.roles
-            .iter()
-            .any(|x| x.tenant_id == r.tenant_id && x.name == r.name && x.id != r.id)
-        {
-            return Err(StoreError::Conflict(format!("role {}", r.name)));
-        }
-        let slot = g
-            .roles
-            .iter_mut()
-            .find(|x| x.tenant_id == r.tenant_id && x.id == r.id);
-        replace(slot, r, || format!("role {}", r.id))?;
-        Ok(())
-    }
-    async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
-        let mut g = self.lock();
-        let before = g.roles.len();
-        g.roles.retain(|r| !(r.tenant_id == tenant && r.id == id));
-        Ok(g.roles.len() != before)
     }
 }
 
@@ -553,3 +524,4 @@ impl ScriptStore for MemoryStore {
 }
 
 mod artifacts;
+mod roles;

@@ -10,15 +10,9 @@ use crate::{
     store::{Store, StoreResult},
 };
 
-/// The user's roles that still exist, in assignment order.
+/// The user's roles, in assignment order.
 pub async fn user_roles(store: &dyn Store, user: &User) -> StoreResult<Vec<Role>> {
-    let mut out = Vec::new();
-    for id in &user.roles {
-        if let Some(r) = store.role(&user.tenant_id, id).await? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    store.user_roles(&user.tenant_id, &user.user_id).await
 }
 
 /// Every permission the user holds through roles, as (API, permission), sorted.

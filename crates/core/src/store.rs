@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use crate::model::{
     Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, Role, Script, ScriptKind,
-    SigningKeyRecord, Tenant, User,
+    SigningKeyRecord, Tenant, User, UserPage, UserQuery,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -104,6 +104,9 @@ pub trait UserStore: Send + Sync {
     /// `email` is matched case-insensitively.
     async fn user_by_email(&self, tenant: &str, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>>;
+    /// One page of the users a search matches, in the query's order, and (when asked) how
+    /// many match in all. Never reads more users than the page holds.
+    async fn search_users(&self, tenant: &str, q: &UserQuery) -> StoreResult<UserPage>;
     /// Fails with `Stale` if the stored version is not `user.version`, `NotFound` if the user
     /// does not exist, `Conflict` if the new email is taken.
     async fn update_user(&self, user: &User) -> StoreResult<()>;
@@ -153,7 +156,25 @@ pub trait RoleStore: Send + Sync {
     async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>>;
     /// Fails with `NotFound` if the role does not exist, `Conflict` if the new name is taken.
     async fn update_role(&self, role: &Role) -> StoreResult<()>;
+    /// Deletes the role and every assignment of it.
     async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool>;
+    /// The roles assigned to a user, in the order they were assigned.
+    async fn user_roles(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<Role>>;
+    /// Assigns roles to a user (those it holds already keep their place). Fails with
+    /// `NotFound` if the user or a role does not exist.
+    async fn assign_roles(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        role_ids: &[String],
+    ) -> StoreResult<()>;
+    /// Takes roles off a user; ids it does not hold are ignored.
+    async fn unassign_roles(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        role_ids: &[String],
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -87,6 +87,15 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "user_roles",
+        &[
+            ("tenant_id", Text),
+            ("user_id", Text),
+            ("role_id", Text),
+            ("position", Int),
+        ],
+    ),
+    (
         "scripts",
         &[
             ("tenant_id", Text),

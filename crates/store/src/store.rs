@@ -493,4 +493,6 @@ fn has_nul(args: &[Arg<'_>]) -> bool {
 
 mod artifacts;
 mod config;
+mod roles;
+mod user_search;
 mod users;

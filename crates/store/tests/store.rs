@@ -9,7 +9,7 @@ use tessera_core::{
     keys::{MasterKey, new_key_record},
     model::*,
     secret::SecretHash,
-    store::{ArtifactStore, ClientStore, Counter, CounterKind, CounterRule, UserStore},
+    store::{ArtifactStore, ClientStore, Counter, CounterKind, CounterRule, RoleStore, UserStore},
 };
 use tessera_store::{
     SqlStore,
@@ -99,16 +99,24 @@ backends!(
     grants_commit_their_redemption_and_tokens_together,
     a_grant_that_fails_to_store_a_token_does_not_spend_its_source,
     racing_grant_commits_get_one_success,
+    role_assignments_keep_order_and_cascade,
+    user_search_filters_sorts_pages_and_counts,
 );
 
 #[path = "store/emails.rs"]
 mod emails;
 #[path = "store/grants.rs"]
 mod grants;
+#[path = "store/roles.rs"]
+mod roles;
+#[path = "store/search.rs"]
+mod search;
 #[path = "store/versions.rs"]
 mod versions;
 use emails::*;
 use grants::*;
+use roles::*;
+use search::*;
 use versions::*;
 
 async fn with_tenants(s: &dyn Store) {
@@ -196,7 +204,6 @@ fn user(id: &str, email: &str) -> User {
         user_metadata: Default::default(),
         password_hash: "$argon2id$x".into(),
         blocked: false,
-        roles: Vec::new(),
         logins_count: 0,
         last_login: None,
         version: 0,
@@ -876,6 +883,9 @@ async fn populate(s: &dyn Store, master: &MasterKey) {
         .await
         .unwrap();
     s.insert_role(&role("rol_1", "admin")).await.unwrap();
+    s.assign_roles(T, "auth0|2", &["rol_1".to_owned()])
+        .await
+        .unwrap();
     s.insert_script(&script("act_1", ScriptKind::Action, "claims", 1))
         .await
         .unwrap();
@@ -924,6 +934,7 @@ async fn dump(s: &dyn Store) -> String {
         out += &format!("{:?}\n", s.users(t).await.unwrap());
         out += &format!("{:?}\n", s.signing_keys(t).await.unwrap());
         out += &format!("{:?}\n", s.roles(t).await.unwrap());
+        out += &format!("{:?}\n", s.user_roles(t, "auth0|2").await.unwrap());
         out += &format!("{:?}\n", s.scripts(t, ScriptKind::Action).await.unwrap());
         out += &format!("{:?}\n", s.scripts(t, ScriptKind::Rule).await.unwrap());
         for (kind, hash) in [

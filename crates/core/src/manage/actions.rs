@@ -15,7 +15,7 @@ use crate::{
 };
 
 fn invalid(e: impl Into<String>) -> ManageError {
-    ManageError::Invalid(e.into())
+    ManageError::invalid(e)
 }
 
 fn seal(master: &MasterKey, s: &mut Script, secrets: &Map<String, Value>) {
@@ -80,12 +80,12 @@ impl Manager<'_> {
         let name = spec
             .name
             .as_deref()
-            .ok_or_else(|| invalid("--name is required"))?;
-        validate::name(name).map_err(|e| invalid(format!("--name: {e}")))?;
+            .ok_or_else(|| ManageError::required("name"))?;
+        validate::name(name).map_err(|e| ManageError::field("name", e))?;
         let code = spec
             .code
             .as_deref()
-            .ok_or_else(|| invalid("--file is required"))?;
+            .ok_or_else(|| ManageError::required("code"))?;
         let trigger = match (kind, spec.trigger.as_deref()) {
             (ScriptKind::Rule, _) => None,
             (ScriptKind::Action, Some(t)) => Some(Trigger::parse(t).ok_or_else(|| {
@@ -93,7 +93,7 @@ impl Manager<'_> {
                     "unknown trigger '{t}': use post-login or credentials-exchange"
                 ))
             })?),
-            (ScriptKind::Action, None) => return Err(invalid("--trigger is required")),
+            (ScriptKind::Action, None) => return Err(ManageError::required("trigger")),
         };
         check(kind, code).map_err(|e| invalid(format!("the script does not compile: {e}")))?;
         let existing = store.scripts(tenant, kind).await?;
@@ -153,7 +153,7 @@ impl Manager<'_> {
                 })?;
             let kind = s.kind;
             if let Some(n) = &spec.name {
-                validate::name(n).map_err(|e| invalid(format!("--name: {e}")))?;
+                validate::name(n).map_err(|e| ManageError::field("name", e))?;
                 s.name = n.trim().to_owned();
             }
             if let Some(code) = &spec.code {
@@ -285,7 +285,7 @@ impl Manager<'_> {
     pub fn secret_names(&self, s: &Script) -> ManageResult<Vec<String>> {
         self.actor.require(&[script_scope(s.kind, "read")])?;
         Ok(secrets(self.master, s)
-            .map_err(ManageError::Invalid)?
+            .map_err(ManageError::Failed)?
             .keys()
             .cloned()
             .collect())

@@ -30,34 +30,34 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> ManageResult<()> {
         let l = clean_list(l);
         l.iter()
             .try_for_each(|u| validate::callback_url(u))
-            .map_err(|e| invalid(format!("--callbacks: {e}")))?;
+            .map_err(|e| ManageError::field("callbacks", e))?;
         c.callbacks = l;
     }
     if let Some(l) = &spec.logout_urls {
         let l = clean_list(l);
         l.iter()
             .try_for_each(|u| validate::redirect_url(u))
-            .map_err(|e| invalid(format!("--logout-urls: {e}")))?;
+            .map_err(|e| ManageError::field("allowed_logout_urls", e))?;
         c.allowed_logout_urls = l;
     }
     type Check = fn(&str) -> Result<(), String>;
-    let additions: [(&Vec<String>, &mut Vec<String>, &str, Check); 2] = [
+    let additions: [(&Vec<String>, &mut Vec<String>, &'static str, Check); 2] = [
         (
             &spec.add_callbacks,
             &mut c.callbacks,
-            "--add-callback",
+            "add_callback",
             validate::callback_url,
         ),
         (
             &spec.add_logout_urls,
             &mut c.allowed_logout_urls,
-            "--add-logout-url",
+            "add_logout_url",
             validate::redirect_url,
         ),
     ];
-    for (added, list, flag, check) in additions {
+    for (added, list, field, check) in additions {
         for u in clean_list(added) {
-            check(&u).map_err(|e| invalid(format!("{flag}: {e}")))?;
+            check(&u).map_err(|e| ManageError::field(field, e))?;
             if !list.contains(&u) {
                 list.push(u);
             }
@@ -67,7 +67,7 @@ fn apply_app_spec(c: &mut Client, spec: &AppSpec) -> ManageResult<()> {
         let l = clean_list(l);
         l.iter()
             .try_for_each(|u| validate::web_origin(u))
-            .map_err(|e| invalid(format!("--web-origins: {e}")))?;
+            .map_err(|e| ManageError::field("web_origins", e))?;
         c.web_origins = l;
     }
     if let Some(l) = &spec.grant_types {
@@ -132,11 +132,11 @@ impl Manager<'_> {
         let name = spec
             .name
             .clone()
-            .ok_or_else(|| invalid("--name is required".into()))?;
+            .ok_or_else(|| ManageError::required("name"))?;
         let type_name = spec
             .app_type
             .as_deref()
-            .ok_or_else(|| invalid("--type is required".into()))?;
+            .ok_or_else(|| ManageError::required("app_type"))?;
         let app_type = AppType::parse(type_name).ok_or_else(|| {
             invalid(format!(
                 "unknown application type '{type_name}': use spa, native, regular or m2m"

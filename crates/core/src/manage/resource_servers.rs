@@ -121,11 +121,11 @@ impl Manager<'_> {
         let name = spec
             .name
             .clone()
-            .ok_or_else(|| invalid("--name is required".into()))?;
+            .ok_or_else(|| ManageError::required("name"))?;
         let identifier = spec
             .identifier
             .clone()
-            .ok_or_else(|| invalid("--identifier is required".into()))?;
+            .ok_or_else(|| ManageError::required("identifier"))?;
         validate::identifier(&identifier).map_err(invalid)?;
         let mut rs = ResourceServer {
             tenant_id: tenant.to_owned(),

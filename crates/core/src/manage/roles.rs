@@ -5,7 +5,7 @@ use super::*;
 use crate::model::{Role, RolePermission};
 
 fn invalid(e: impl Into<String>) -> ManageError {
-    ManageError::Invalid(e.into())
+    ManageError::invalid(e)
 }
 
 /// A role by id (`rol_…`) or name.
@@ -29,7 +29,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        validate::name(name).map_err(|e| invalid(format!("--name: {e}")))?;
+        validate::name(name).map_err(|e| ManageError::field("name", e))?;
         let now = clock.now();
         let role = Role {
             tenant_id: tenant.to_owned(),
@@ -49,26 +49,11 @@ impl Manager<'_> {
         })?;
         Ok(role)
     }
-    /// Deletes a role and takes it off every user who had it.
+    /// Deletes a role; its assignments to users go with it.
     pub async fn delete_role(&self, id_or_name: &str) -> ManageResult<Role> {
         self.actor.require(&["delete:roles"])?;
-        let store = self.store;
-        let clock = self.clock;
-        let tenant = self.tenant;
-        let role = find_role(store, tenant, id_or_name).await?;
-        let now = clock.now();
-        for u in store.users(tenant).await? {
-            if u.roles.contains(&role.id) {
-                let unassign = |u: &mut User| {
-                    let before = u.roles.len();
-                    u.roles.retain(|r| r != &role.id);
-                    u.updated_at = now;
-                    u.roles.len() != before
-                };
-                store.modify_user(tenant, &u.user_id, &unassign).await?;
-            }
-        }
-        store.delete_role(tenant, &role.id).await?;
+        let role = find_role(self.store, self.tenant, id_or_name).await?;
+        self.store.delete_role(self.tenant, &role.id).await?;
         Ok(role)
     }
     /// Adds (`add = true`) or removes permissions of one API. Added ones must be scopes the API
@@ -88,7 +73,7 @@ impl Manager<'_> {
         let mut role = find_role(store, tenant, id_or_name).await?;
         let api = find_api(store, tenant, api).await?;
         if permissions.is_empty() {
-            return Err(invalid("--permissions: name at least one"));
+            return Err(ManageError::field("permissions", "name at least one"));
         }
         for p in permissions {
             let held = role.permissions.iter().position(|x| {
@@ -120,7 +105,7 @@ impl Manager<'_> {
         })
         .await
     }
-    /// Assigns (`assign = true`) or removes roles of a user.
+    /// Assigns (`assign = true`) or removes roles of a user; returns the user.
     pub async fn change_user_roles(
         &self,
         user: &str,
@@ -128,29 +113,24 @@ impl Manager<'_> {
         assign: bool,
     ) -> ManageResult<User> {
         self.actor.require(&["update:users"])?;
-        let store = self.store;
-        let clock = self.clock;
-        let tenant = self.tenant;
-        retry_stale(async || {
-            let mut u = find_user(store, tenant, user).await?;
-            if roles.is_empty() {
-                return Err(invalid("name at least one role"));
-            }
-            for r in roles {
-                let role = find_role(store, tenant, r).await?;
-                let has = u.roles.contains(&role.id);
-                if assign && !has {
-                    u.roles.push(role.id);
-                } else if !assign && has {
-                    u.roles.retain(|x| x != &role.id);
-                }
-            }
-            u.updated_at = clock.now();
-            store.update_user(&u).await?;
-            u.version += 1;
-            Ok(u)
-        })
-        .await
+        let u = find_user(self.store, self.tenant, user).await?;
+        if roles.is_empty() {
+            return Err(invalid("name at least one role"));
+        }
+        let mut ids = Vec::with_capacity(roles.len());
+        for r in roles {
+            ids.push(find_role(self.store, self.tenant, r).await?.id);
+        }
+        if assign {
+            self.store
+                .assign_roles(self.tenant, &u.user_id, &ids)
+                .await?;
+        } else {
+            self.store
+                .unassign_roles(self.tenant, &u.user_id, &ids)
+                .await?;
+        }
+        Ok(u)
     }
 }
 

@@ -24,7 +24,7 @@ pub async fn ensure_tenant(
 ) -> ManageResult<Tenant> {
     let now = clock.now();
     if let Some(i) = issuer {
-        validate::redirect_url(i).map_err(|e| invalid(format!("--issuer: {e}")))?;
+        validate::redirect_url(i).map_err(|e| ManageError::field("issuer", e))?;
     }
     let aad = master_key_check_aad(tenant_id);
     let tenant = retry_stale(async || {
@@ -138,17 +138,19 @@ impl Manager<'_> {
                 t.default_audience = None;
             } else {
                 validate::identifier(audience)
-                    .map_err(|e| invalid(format!("--default-audience: {e}")))?;
+                    .map_err(|e| ManageError::field("default_audience", e))?;
                 if store
                     .resource_server_by_identifier(tenant_id, audience)
                     .await?
                     .is_none()
                 {
-                    return Err(invalid(format!(
-                        "--default-audience: no API has the identifier {audience}, so every request \
-                         without an audience would fail; create it first with `tessera apis create \
-                         --identifier {audience} …`"
-                    )));
+                    return Err(ManageError::field(
+                        "default_audience",
+                        format!(
+                            "no API has the identifier {audience}, so every request without an \
+                             audience would fail; create the API first"
+                        ),
+                    ));
                 }
                 t.default_audience = Some(audience.to_owned());
             }
@@ -170,60 +172,61 @@ impl Manager<'_> {
                 .tenant(tenant_id)
                 .await?
                 .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            let fields: [(&str, Option<i64>, &mut i64, i64); 6] = [
+            let fields: [(&'static str, Option<i64>, &mut i64, i64); 6] = [
                 (
-                    "--id-token-lifetime",
+                    "id_token_lifetime",
                     l.id_token_lifetime,
                     &mut t.id_token_lifetime,
                     1,
                 ),
                 (
-                    "--session-lifetime",
+                    "session_lifetime",
                     l.session_lifetime,
                     &mut t.session_lifetime,
                     1,
                 ),
                 (
-                    "--session-idle-lifetime",
+                    "session_idle_lifetime",
                     l.session_idle_lifetime,
                     &mut t.session_idle_lifetime,
                     1,
                 ),
                 (
-                    "--refresh-token-lifetime",
+                    "refresh_token_lifetime",
                     l.refresh_token_lifetime,
                     &mut t.refresh_token_lifetime,
                     1,
                 ),
                 (
-                    "--refresh-token-idle-lifetime",
+                    "refresh_token_idle_lifetime",
                     l.refresh_token_idle_lifetime,
                     &mut t.refresh_token_idle_lifetime,
                     1,
                 ),
                 (
-                    "--refresh-token-reuse-interval",
+                    "refresh_token_reuse_interval",
                     l.refresh_token_reuse_interval,
                     &mut t.refresh_token_reuse_interval,
                     0,
                 ),
             ];
-            for (flag, value, slot, min) in fields {
+            for (field, value, slot, min) in fields {
                 if let Some(v) = value {
                     if !(min..=MAX).contains(&v) {
-                        return Err(invalid(format!(
-                            "{flag} must be between {min} and {MAX} seconds"
-                        )));
+                        return Err(ManageError::field(
+                            field,
+                            format!("must be between {min} and {MAX} seconds"),
+                        ));
                     }
                     *slot = v;
                 }
             }
             if let Some(ms) = l.script_time_limit_ms {
                 if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
-                    return Err(invalid(format!(
-                        "--script-time-limit-ms must be between 1 and {}",
-                        Tenant::MAX_SCRIPT_TIME_LIMIT_MS
-                    )));
+                    return Err(ManageError::field(
+                        "script_time_limit_ms",
+                        format!("must be between 1 and {}", Tenant::MAX_SCRIPT_TIME_LIMIT_MS),
+                    ));
                 }
                 t.script_time_limit_ms = ms;
             }
@@ -252,40 +255,43 @@ impl Manager<'_> {
                 .await?
                 .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
             let ap = &mut t.attack_protection;
-            let limits: [(&str, Option<i64>, &mut i64, i64, i64); 4] = [
+            let limits: [(&'static str, Option<i64>, &mut i64, i64, i64); 4] = [
                 (
-                    "--brute-force-max-attempts",
+                    "brute_force_max_attempts",
                     a.brute_force_max_attempts,
                     &mut ap.brute_force_max_attempts,
                     1,
                     10_000,
                 ),
                 (
-                    "--suspicious-ip-max-attempts",
+                    "suspicious_ip_max_attempts",
                     a.suspicious_ip_max_attempts,
                     &mut ap.suspicious_ip_max_attempts,
                     1,
                     10_000,
                 ),
                 (
-                    "--token-rate-limit",
+                    "token_rate_limit_per_minute",
                     a.token_rate_limit_per_minute,
                     &mut ap.token_rate_limit_per_minute,
                     0,
                     1_000_000,
                 ),
                 (
-                    "--login-transactions-per-ip",
+                    "login_transactions_per_ip",
                     a.login_transactions_per_ip,
                     &mut ap.login_transactions_per_ip,
                     1,
                     1_000_000,
                 ),
             ];
-            for (flag, value, slot, min, max) in limits {
+            for (field, value, slot, min, max) in limits {
                 if let Some(v) = value {
                     if !(min..=max).contains(&v) {
-                        return Err(invalid(format!("{flag} must be between {min} and {max}")));
+                        return Err(ManageError::field(
+                            field,
+                            format!("must be between {min} and {max}"),
+                        ));
                     }
                     *slot = v;
                 }
@@ -301,7 +307,7 @@ impl Manager<'_> {
                 for entry in &list {
                     entry
                         .parse::<crate::net::IpNet>()
-                        .map_err(|e| invalid(format!("--attack-allowlist: {e}")))?;
+                        .map_err(|e| ManageError::field("allowlist", e))?;
                 }
                 ap.allowlist = list;
             }

@@ -349,7 +349,7 @@ async fn admin_validation_refuses_bad_input() {
         Manager::operator(&w.store, &w.clock, &w.master, "default")
             .create_api(&bad_api)
             .await,
-        Err(ManageError::Invalid(_))
+        Err(ManageError::Invalid { .. })
     ));
     w.api("urn:api", "RS256", "access_token").await;
     let dup = ApiSpec {
@@ -373,7 +373,7 @@ async fn admin_validation_refuses_bad_input() {
         Manager::operator(&w.store, &w.clock, &w.master, "default")
             .create_app(&bad_app)
             .await,
-        Err(ManageError::Invalid(_))
+        Err(ManageError::Invalid { .. })
     ));
     assert!(matches!(
         Manager::operator(&w.store, &w.clock, &w.master, "default")
@@ -385,7 +385,9 @@ async fn admin_validation_refuses_bad_input() {
     let e = Manager::operator(&w.store, &w.clock, &w.master, "default")
         .grant_app(&c.client_id, "urn:api", &["admin".into()])
         .await;
-    assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("does not define")));
+    assert!(
+        matches!(e, Err(ManageError::Invalid { message: m, .. }) if m.contains("does not define"))
+    );
     let bad_user = UserSpec {
         email: Some("a@b.c".into()),
         password: Some(Secret::new("longenough")),
@@ -395,7 +397,13 @@ async fn admin_validation_refuses_bad_input() {
     let e = Manager::operator(&w.store, &w.clock, &w.master, "default")
         .create_user(&bad_user, |_| panic!("must not hash"))
         .await;
-    assert!(matches!(e, Err(ManageError::Invalid(m)) if m.contains("--app-metadata")));
+    assert!(matches!(
+        e,
+        Err(ManageError::Invalid {
+            field: Some("app_metadata"),
+            ..
+        })
+    ));
 }
 
 #[tokio::test]
@@ -477,7 +485,10 @@ async fn each_operation_checks_the_actors_scope_before_it_reads_or_changes_anyth
         "Insufficient scope, expected any of: update:client_keys"
     );
     // A scope for another resource does not open this one.
-    let e = m.list_users().await.unwrap_err();
+    let e = m
+        .list_users("", None, &PageRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "Insufficient scope, expected any of: read:users"

@@ -2,7 +2,7 @@
 //! block or a deletion ends the user's sessions and tokens.
 
 use super::*;
-use crate::model::{Role, RolePermission};
+use crate::model::{Role, RolePermission, SortKey, UserQuery, UserSort};
 #[derive(Debug, Default)]
 pub struct UserSpec {
     pub email: Option<String>,
@@ -13,17 +13,18 @@ pub struct UserSpec {
     pub user_metadata: Option<String>,
 }
 
-fn parse_metadata(flag: &str, json: &str) -> ManageResult<Map<String, Value>> {
+fn parse_metadata(field: &'static str, json: &str) -> ManageResult<Map<String, Value>> {
     match serde_json::from_str::<Value>(json) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(invalid(format!(
-            "{flag}: must be a JSON object, like '{{\"plan\":\"pro\"}}'"
-        ))),
-        Err(e) => Err(invalid(format!("{flag}: invalid JSON: {e}"))),
+        Ok(_) => Err(ManageError::field(
+            field,
+            "must be a JSON object, like '{\"plan\":\"pro\"}'",
+        )),
+        Err(e) => Err(ManageError::field(field, format!("invalid JSON: {e}"))),
     }
 }
 
-/// Validates everything cheap first, so a bad flag never costs a password hash.
+/// Validates everything cheap first, so bad input never costs a password hash.
 fn apply_user_spec(u: &mut User, spec: &UserSpec) -> ManageResult<Option<String>> {
     if let Some(e) = &spec.email {
         validate::email(e.trim()).map_err(invalid)?;
@@ -37,10 +38,10 @@ fn apply_user_spec(u: &mut User, spec: &UserSpec) -> ManageResult<Option<String>
         u.email_verified = v;
     }
     if let Some(m) = &spec.app_metadata {
-        u.app_metadata = parse_metadata("--app-metadata", m)?;
+        u.app_metadata = parse_metadata("app_metadata", m)?;
     }
     if let Some(m) = &spec.user_metadata {
-        u.user_metadata = parse_metadata("--user-metadata", m)?;
+        u.user_metadata = parse_metadata("user_metadata", m)?;
     }
     match &spec.password {
         Some(p) => {
@@ -99,10 +100,10 @@ impl Manager<'_> {
         let tenant = self.tenant;
         let now = clock.now();
         if spec.email.is_none() {
-            return Err(invalid("--email is required".into()));
+            return Err(ManageError::required("email"));
         }
         if spec.password.is_none() {
-            return Err(invalid("--password is required".into()));
+            return Err(ManageError::required("password"));
         }
         let mut u = User {
             tenant_id: tenant.to_owned(),
@@ -118,7 +119,6 @@ impl Manager<'_> {
             user_metadata: Map::new(),
             password_hash: String::new(),
             blocked: false,
-            roles: Vec::new(),
             logins_count: 0,
             last_login: None,
             version: 0,
@@ -228,9 +228,32 @@ impl Manager<'_> {
         find_user(self.store, self.tenant, id_or_email).await
     }
 
-    pub async fn list_users(&self) -> ManageResult<Vec<User>> {
+    /// A page of the users `q` matches (Auth0's search syntax, see [`parse_user_query`]; empty
+    /// for all), sorted by `sort` (`created_at`, `email` or `user_id`, then `:1` or `:-1`).
+    pub async fn list_users(
+        &self,
+        q: &str,
+        sort: Option<&str>,
+        page: &PageRequest,
+    ) -> ManageResult<Page<User>> {
         self.actor.require(&["read:users"])?;
-        Ok(self.store.users(self.tenant).await?)
+        let (start, limit) = page.window()?;
+        let query = UserQuery {
+            filter: super::parse_user_query(q)?,
+            sort: parse_sort(sort)?,
+            offset: start,
+            // One more than the page: whether a checkpoint page has a next one.
+            limit: limit + 1,
+            total: page.wants_total(),
+        };
+        let found = self.store.search_users(self.tenant, &query).await?;
+        Ok(Page::from_window(
+            found.users,
+            page,
+            start,
+            limit,
+            found.total,
+        ))
     }
 
     /// A user's roles that still exist, in assignment order.
@@ -246,4 +269,29 @@ impl Manager<'_> {
         let u = find_user(self.store, self.tenant, id_or_email).await?;
         Ok(crate::rbac::user_permissions(self.store, &u).await?)
     }
+}
+
+/// Auth0's `sort=field:1` (ascending) or `field:-1`.
+fn parse_sort(sort: Option<&str>) -> ManageResult<UserSort> {
+    let Some(s) = sort.filter(|s| !s.is_empty()) else {
+        return Ok(UserSort::default());
+    };
+    let (field, dir) = s.split_once(':').unwrap_or((s, "1"));
+    let by = match field {
+        "created_at" => SortKey::Created,
+        "email" => SortKey::Email,
+        "user_id" => SortKey::UserId,
+        _ => {
+            return Err(ManageError::field(
+                "sort",
+                "sorts by created_at, email or user_id",
+            ));
+        }
+    };
+    let descending = match dir {
+        "1" => false,
+        "-1" => true,
+        _ => return Err(ManageError::field("sort", "ends with :1 or :-1")),
+    };
+    Ok(UserSort { by, descending })
 }

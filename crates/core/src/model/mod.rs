@@ -11,6 +11,7 @@ mod script;
 mod signing_key;
 mod tenant;
 mod user;
+mod user_query;
 
 pub use artifact::{Artifact, ArtifactKind, LOGIN_TRANSACTION_LIFETIME};
 pub use client::{AppType, AuthMethod, Client, GrantType};
@@ -21,6 +22,7 @@ pub use script::{Script, ScriptKind, Trigger};
 pub use signing_key::{KeyStatus, PUBLISH_AFTER_ROTATION, SigningKeyRecord};
 pub use tenant::{AttackProtection, DEFAULT_TENANT, Tenant, normalize_issuer};
 pub use user::{DATABASE_CONNECTION, User, email_key, normalize_email};
+pub use user_query::{Match, SortKey, UserField, UserFilter, UserPage, UserQuery, UserSort};
 
 /// The objects that are read, changed and written back, each with a `version` that counts its
 /// writes (optimistic concurrency; see [`crate::store`]).

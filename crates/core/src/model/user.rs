@@ -54,9 +54,6 @@ pub struct User {
     pub password_hash: String,
     #[serde(default)]
     pub blocked: bool,
-    /// Ids of the roles assigned to the user (RBAC).
-    #[serde(default)]
-    pub roles: Vec<String>,
     #[serde(default)]
     pub logins_count: i64,
     #[serde(default)]

@@ -143,13 +143,34 @@ impl CliError {
     }
 }
 
+/// The flag that sets a management field: `--name` for `name`, `--type` for `app_type`, ….
+fn flag(field: &str) -> String {
+    let renamed = match field {
+        "app_type" => "type",
+        "allowed_logout_urls" => "logout-urls",
+        "code" => "file",
+        "token_rate_limit_per_minute" => "token-rate-limit",
+        "allowlist" => "attack-allowlist",
+        other => return format!("--{}", other.replace('_', "-")),
+    };
+    format!("--{renamed}")
+}
+
 impl From<ManageError> for CliError {
     fn from(e: ManageError) -> Self {
         match e {
-            ManageError::Invalid(_)
+            ManageError::Invalid {
+                field: Some(field),
+                message,
+            } => Self::usage(tessera_core::manage::field_text(
+                Some(&flag(field)),
+                &message,
+            )),
+            ManageError::Invalid { field: None, .. }
             | ManageError::NotFound(_)
             | ManageError::Conflict(_)
-            | ManageError::InsufficientScope(_) => Self::usage(e.to_string()),
+            | ManageError::InsufficientScope(_)
+            | ManageError::Unauthorized(_) => Self::usage(e.to_string()),
             ManageError::Failed(_)
             | ManageError::Store(_)
             | ManageError::Keys(_)

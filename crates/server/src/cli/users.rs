@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use tessera_core::{
-    manage::{Manager, UserSpec},
+    manage::{Manager, PageRequest, UserSpec},
     password,
     secret::Secret,
 };
@@ -16,8 +16,21 @@ use crate::boot::Install;
 pub enum UsersCmd {
     /// Create a user
     Create(UserArgs),
-    /// List users
-    List,
+    /// List users, a page at a time
+    List {
+        /// Auth0's search syntax, e.g. 'email:"ann@example.com"' or 'name:ann* AND blocked:true'
+        #[arg(long, short)]
+        q: Option<String>,
+        /// created_at, email or user_id, then :1 (ascending) or :-1
+        #[arg(long)]
+        sort: Option<String>,
+        /// Page number, from 0
+        #[arg(long, default_value_t = 0)]
+        page: u64,
+        /// Users per page (1 to 100)
+        #[arg(long, default_value_t = 50)]
+        per_page: u64,
+    },
     /// Show a user (by user_id or email)
     Show { user: String },
     /// Change a user (by user_id or email)
@@ -101,14 +114,31 @@ pub async fn run(i: &Install, out: &Out, cmd: UsersCmd) -> CliResult {
             let u = m.create_user(&args.spec()?, hash).await?;
             out.object(&u.management_json());
         }
-        UsersCmd::List => {
-            let all: Vec<Value> = m
-                .list_users()
-                .await?
-                .iter()
-                .map(|u| u.management_json())
-                .collect();
+        UsersCmd::List {
+            q,
+            sort,
+            page,
+            per_page,
+        } => {
+            let request = PageRequest::Offset {
+                page,
+                per_page,
+                include_totals: true,
+            };
+            let found = m
+                .list_users(q.as_deref().unwrap_or(""), sort.as_deref(), &request)
+                .await?;
+            let all: Vec<Value> = found.items.iter().map(|u| u.management_json()).collect();
             out.list(&all, &["user_id", "email", "name", "blocked"]);
+            let total = found.total.unwrap_or_default();
+            if total > found.start + found.items.len() as u64 {
+                out.note(&format!(
+                    "{} to {} of {total}; the next page is --page {}",
+                    found.start + 1,
+                    found.start + found.items.len() as u64,
+                    page + 1
+                ));
+            }
         }
         UsersCmd::Show { user } => out.object(&m.get_user(&user).await?.management_json()),
         UsersCmd::Update { user, args } => {

@@ -1,6 +1,7 @@
-//! Users (with the versioned update and the transactional `modify_user`), roles and scripts.
+//! Users (with the versioned update and the transactional `modify_user`) and scripts.
 
 use super::*;
+use tessera_core::model::{UserPage, UserQuery};
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -30,6 +31,9 @@ impl UserStore for SqlStore {
     async fn users(&self, tenant: &str) -> StoreResult<Vec<User>> {
         let sql = "SELECT data FROM users WHERE tenant_id = $1 ORDER BY rowid";
         self.fetch_all_data("user", sql, &[Text(tenant)]).await
+    }
+    async fn search_users(&self, tenant: &str, q: &UserQuery) -> StoreResult<UserPage> {
+        self.search_users_sql(tenant, q).await
     }
     async fn update_user(&self, u: &User) -> StoreResult<()> {
         let sql = "UPDATE users SET email = $1, data = $2, version = $3 WHERE tenant_id = $4 AND user_id = $5 AND version = $6";
@@ -89,52 +93,6 @@ impl UserStore for SqlStore {
     async fn delete_user(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2";
         Ok(self.exec("user", sql, &[Text(tenant), Text(id)]).await? > 0)
-    }
-}
-
-#[async_trait]
-impl RoleStore for SqlStore {
-    async fn insert_role(&self, r: &Role) -> StoreResult<()> {
-        let what = format!("role {}", r.name);
-        let sql = "INSERT INTO roles (tenant_id, id, name, data) VALUES ($1, $2, $3, $4)";
-        let data = encode(r)?;
-        let args = [Text(&r.tenant_id), Text(&r.id), Text(&r.name), Text(&data)];
-        self.exec(&what, sql, &args).await?;
-        Ok(())
-    }
-    async fn role(&self, tenant: &str, id: &str) -> StoreResult<Option<Role>> {
-        let sql = "SELECT data FROM roles WHERE tenant_id = $1 AND id = $2";
-        self.fetch_data("role", sql, &[Text(tenant), Text(id)])
-            .await
-    }
-    async fn role_by_name(&self, tenant: &str, name: &str) -> StoreResult<Option<Role>> {
-        let sql = "SELECT data FROM roles WHERE tenant_id = $1 AND name = $2";
-        self.fetch_data("role", sql, &[Text(tenant), Text(name)])
-            .await
-    }
-    async fn roles(&self, tenant: &str) -> StoreResult<Vec<Role>> {
-        let sql = "SELECT data FROM roles WHERE tenant_id = $1 ORDER BY rowid";
-        self.fetch_all_data("role", sql, &[Text(tenant)]).await
-    }
-    async fn update_role(&self, r: &Role) -> StoreResult<()> {
-        let what = format!("role {}", r.name);
-        let sql = "UPDATE roles SET name = $1, data = $2, version = $3 WHERE tenant_id = $4 AND id = $5 AND version = $6";
-        let (data, next) = next_version(r)?;
-        let key = [Text(&r.tenant_id), Text(&r.id)];
-        let args = [
-            Text(&r.name),
-            Text(&data),
-            Int(next),
-            key[0],
-            key[1],
-            Int(r.version),
-        ];
-        let exists = "SELECT 1 FROM roles WHERE tenant_id = $1 AND id = $2";
-        self.exec_versioned(&what, sql, &args, exists, &key).await
-    }
-    async fn delete_role(&self, tenant: &str, id: &str) -> StoreResult<bool> {
-        let sql = "DELETE FROM roles WHERE tenant_id = $1 AND id = $2";
-        Ok(self.exec("role", sql, &[Text(tenant), Text(id)]).await? > 0)
     }
 }
 

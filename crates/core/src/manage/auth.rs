@@ -1,0 +1,54 @@
+//! Who calls the Management API: a bearer JWT that this tenant's key ring signed for the
+//! tenant's own Management API audience (`{issuer}api/v2/`), by client credentials, not
+//! expired. Its `scope` claim is what the caller may do (see [`Actor::require`]).
+
+use serde_json::Value;
+
+use super::{Actor, ManageError, ManageResult};
+use crate::{
+    keys::{KeyRing, verify_with},
+    model::Tenant,
+};
+
+/// The audience of a tenant's Management API: `{issuer}api/v2/`, as on Auth0.
+pub fn management_audience(tenant: &Tenant) -> String {
+    format!("{}api/v2/", tenant.issuer)
+}
+
+/// The actor a Management API bearer token stands for, or `Unauthorized` saying why not.
+pub fn actor_from_token(
+    keys: &KeyRing,
+    tenant: &Tenant,
+    token: &str,
+    now: i64,
+) -> ManageResult<Actor> {
+    let bad = |why: &str| ManageError::Unauthorized(why.to_owned());
+    let claims = verify_with(keys, token).map_err(|_| bad("Invalid token"))?;
+    if claims["iss"].as_str() != Some(tenant.issuer.as_str()) {
+        return Err(bad("Invalid token"));
+    }
+    if claims["exp"].as_i64().is_none_or(|e| e <= now) {
+        return Err(bad("Expired token received for JSON Web Token validation"));
+    }
+    let audience = management_audience(tenant);
+    let aud_ok = match &claims["aud"] {
+        Value::String(s) => *s == audience,
+        Value::Array(a) => a.iter().any(|v| v.as_str() == Some(audience.as_str())),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(bad("Bad audience"));
+    }
+    // `azp` in Auth0's dialect, `client_id` in RFC 9068's.
+    let client_id = claims["azp"]
+        .as_str()
+        .or(claims["client_id"].as_str())
+        .ok_or_else(|| bad("Invalid token"))?;
+    let scopes = claims["scope"]
+        .as_str()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    Ok(Actor::client(client_id, scopes))
+}
