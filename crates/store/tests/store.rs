@@ -171,6 +171,7 @@ fn api(id: &str, identifier: &str) -> ResourceServer {
         enforce_policies: false,
         token_dialect: TokenDialect::AccessToken,
         skip_consent_for_verifiable_first_party_clients: true,
+        is_system: false,
         version: 0,
         created_at: 10,
         updated_at: 10,

@@ -59,6 +59,11 @@ impl ConfigCache {
         self.clients.values().any(|c| c.allows_logout_url(url))
     }
 
+    /// The tenant's Management API (the one `is_system` API), if it has one.
+    pub fn system_api(&self) -> Option<&ResourceServer> {
+        self.apis.values().map(|a| a.as_ref()).find(|a| a.is_system)
+    }
+
     pub fn len(&self) -> usize {
         self.clients.len() + self.apis.len() + self.grants.len()
     }

@@ -314,8 +314,9 @@ async fn cached_configuration_answers_token_requests_and_misses_ask_the_store() 
         .await
         .unwrap();
     let cache = ConfigCache::load(&w.store, "default").await.unwrap();
-    // The SPA from world(), the m2m app, the API and the grant.
-    assert_eq!(cache.len(), 4);
+    // The SPA from world(), the m2m app, the Management API, the API and the grant.
+    assert_eq!(cache.len(), 5);
+    assert!(cache.system_api().is_some());
     let cc = |secret: String| {
         let w = &w;
         let cache = &cache;

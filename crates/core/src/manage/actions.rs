@@ -143,7 +143,8 @@ impl Manager<'_> {
         let store = self.store;
         let master = self.master;
         let clock = self.clock;
-        retry_stale(async || {
+        let found = &found;
+        retry_stale(move || async move {
             // Each try changes the script as stored now.
             let mut s = store
                 .script(&found.tenant_id, &found.id)
@@ -192,7 +193,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut s = find_script(store, tenant, kind, id_or_name).await?;
             s.enabled = enabled;
             s.updated_at = clock.now();
@@ -212,7 +213,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let trigger = Trigger::parse(trigger)
                 .ok_or_else(|| invalid(format!("unknown trigger '{trigger}'")))?;
             let mut ordered = Vec::new();

@@ -16,9 +16,12 @@ pub fn management_audience(tenant: &Tenant) -> String {
 }
 
 /// The actor a Management API bearer token stands for, or `Unauthorized` saying why not.
+/// `audience` is the identifier of the tenant's system API (made from the issuer the tenant
+/// had when it was created).
 pub fn actor_from_token(
     keys: &KeyRing,
     tenant: &Tenant,
+    audience: &str,
     token: &str,
     now: i64,
 ) -> ManageResult<Actor> {
@@ -30,10 +33,9 @@ pub fn actor_from_token(
     if claims["exp"].as_i64().is_none_or(|e| e <= now) {
         return Err(bad("Expired token received for JSON Web Token validation"));
     }
-    let audience = management_audience(tenant);
     let aud_ok = match &claims["aud"] {
-        Value::String(s) => *s == audience,
-        Value::Array(a) => a.iter().any(|v| v.as_str() == Some(audience.as_str())),
+        Value::String(s) => s == audience,
+        Value::Array(a) => a.iter().any(|v| v.as_str() == Some(audience)),
         _ => false,
     };
     if !aud_ok {

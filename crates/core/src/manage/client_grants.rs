@@ -37,7 +37,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let client = find_app(store, tenant, client_id).await?;
             let api = store
                 .resource_server_by_identifier(tenant, audience)
@@ -100,5 +100,75 @@ impl Manager<'_> {
             })?;
         self.store.delete_client_grant(self.tenant, &g.id).await?;
         Ok(g)
+    }
+}
+
+/// A client grant by id.
+async fn find_grant(store: &dyn Store, tenant: &str, id: &str) -> ManageResult<ClientGrant> {
+    store
+        .tenant_client_grants(tenant)
+        .await?
+        .into_iter()
+        .find(|g| g.id == id)
+        .ok_or_else(|| ManageError::NotFound(format!("no client grant with id '{id}'")))
+}
+
+impl Manager<'_> {
+    /// The tenant's client grants, optionally only those for one API or one application.
+    pub async fn list_client_grants(
+        &self,
+        audience: Option<&str>,
+        client_id: Option<&str>,
+        page: &PageRequest,
+    ) -> ManageResult<Page<ClientGrant>> {
+        self.actor.require(&["read:client_grants"])?;
+        let all: Vec<ClientGrant> = self
+            .store
+            .tenant_client_grants(self.tenant)
+            .await?
+            .into_iter()
+            .filter(|g| audience.is_none_or(|a| g.audience == a))
+            .filter(|g| client_id.is_none_or(|c| g.client_id == c))
+            .collect();
+        Page::of(all, page)
+    }
+
+    /// A new client grant (`Conflict` if the application has one for that API already).
+    pub async fn create_client_grant(&self, body: &ClientGrantBody) -> ManageResult<ClientGrant> {
+        self.actor.require(&["create:client_grants"])?;
+        if self
+            .store
+            .client_grant(self.tenant, &body.client_id, &body.audience)
+            .await?
+            .is_some()
+        {
+            return Err(ManageError::Conflict(format!(
+                "A client grant for client {} and audience {} already exists",
+                body.client_id, body.audience
+            )));
+        }
+        self.grant_app(&body.client_id, &body.audience, &body.scope)
+            .await
+    }
+
+    /// Replaces a client grant's scopes.
+    pub async fn update_client_grant(
+        &self,
+        id: &str,
+        scope: &[String],
+    ) -> ManageResult<ClientGrant> {
+        self.actor.require(&["update:client_grants"])?;
+        let g = find_grant(self.store, self.tenant, id).await?;
+        self.grant_app(&g.client_id, &g.audience, scope).await
+    }
+
+    pub async fn delete_client_grant(&self, id: &str) -> ManageResult<()> {
+        self.actor.require(&["delete:client_grants"])?;
+        if !self.store.delete_client_grant(self.tenant, id).await? {
+            return Err(ManageError::NotFound(format!(
+                "no client grant with id '{id}'"
+            )));
+        }
+        Ok(())
     }
 }

@@ -180,7 +180,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut c = find_app(store, tenant, client_id).await?;
             if spec.app_type.is_some() {
                 return Err(invalid(
@@ -211,7 +211,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut c = find_app(store, tenant, client_id).await?;
             if c.token_endpoint_auth_method == AuthMethod::None {
                 return Err(invalid(format!(

@@ -40,6 +40,9 @@ pub enum ManageError {
     /// No bearer token, or not one this tenant issued for its Management API (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Allowed to no one (changing the system API).
+    #[error("{0}")]
+    Forbidden(String),
     /// The actor lacks every scope the operation accepts (Auth0's 403 `insufficient_scope`).
     #[error("Insufficient scope, expected any of: {}", .0.join(","))]
     InsufficientScope(Vec<&'static str>),
@@ -294,7 +297,14 @@ const STALE_TRIES: usize = 20;
 /// Runs a read-change-write `attempt` again while its write finds that the object changed
 /// since it was read (`StoreError::Stale`: a sign-in's bookkeeping, another operator, another
 /// node): each try applies the change to what is stored now, never over it.
-pub async fn retry_stale<T>(mut attempt: impl AsyncFnMut() -> ManageResult<T>) -> ManageResult<T> {
+///
+/// `attempt` is a `move || async move { … }` over references (they are `Copy`): a plain
+/// closure returning a future keeps the handlers' futures `Send`, which an async closure does
+/// not (rustc cannot prove it for every lifetime).
+pub async fn retry_stale<T, F>(mut attempt: impl FnMut() -> F) -> ManageResult<T>
+where
+    F: std::future::Future<Output = ManageResult<T>>,
+{
     let mut tries = 1;
     loop {
         match attempt().await {
@@ -320,6 +330,7 @@ fn clean_list(list: &[String]) -> Vec<String> {
 
 mod actions;
 mod auth;
+mod bodies;
 mod client_grants;
 mod clients;
 mod keys;
@@ -331,6 +342,7 @@ mod users;
 
 pub use actions::*;
 pub use auth::{actor_from_token, management_audience};
+pub use bodies::*;
 pub use client_grants::*;
 pub use clients::*;
 pub use keys::*;

@@ -141,6 +141,7 @@ impl Manager<'_> {
             enforce_policies: false,
             token_dialect: TokenDialect::AccessToken,
             skip_consent_for_verifiable_first_party_clients: true,
+            is_system: false,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -166,8 +167,9 @@ impl Manager<'_> {
         let master = self.master;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut rs = find_api(store, tenant, id).await?;
+            refuse_system(&rs)?;
             if spec
                 .identifier
                 .as_ref()
@@ -205,6 +207,7 @@ impl Manager<'_> {
     pub async fn delete_api(&self, id_or_identifier: &str) -> ManageResult<ResourceServer> {
         self.actor.require(&["delete:resource_servers"])?;
         let rs = find_api(self.store, self.tenant, id_or_identifier).await?;
+        refuse_system(&rs)?;
         if !self
             .store
             .delete_resource_server(self.tenant, &rs.id)
@@ -216,4 +219,116 @@ impl Manager<'_> {
         }
         Ok(rs)
     }
+}
+
+/// The scopes of a tenant's Management API: Auth0's names, one per operation Tessera offers.
+pub const MANAGEMENT_SCOPES: &[&str] = &[
+    "read:clients",
+    "create:clients",
+    "update:clients",
+    "delete:clients",
+    "read:client_keys",
+    "update:client_keys",
+    "read:resource_servers",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+    "read:client_grants",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+    "read:users",
+    "create:users",
+    "update:users",
+    "delete:users",
+    "update:users_app_metadata",
+    "read:roles",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "read:role_members",
+    "create:role_members",
+    "delete:role_members",
+    "read:actions",
+    "create:actions",
+    "update:actions",
+    "delete:actions",
+    "read:rules",
+    "create:rules",
+    "update:rules",
+    "delete:rules",
+    "read:rules_configs",
+    "update:rules_configs",
+    "delete:rules_configs",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
+    "read:tenant_settings",
+    "update:tenant_settings",
+    "read:logs",
+    "read:stats",
+    "read:connections",
+    "update:connections",
+];
+
+/// Gives the tenant its Management API (`is_system`, audience [`management_audience`]) if it
+/// has none: what a Management API token is asked for with client credentials.
+pub async fn ensure_management_api(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    tenant: &Tenant,
+) -> ManageResult<()> {
+    if store
+        .resource_servers(&tenant.id)
+        .await?
+        .iter()
+        .any(|a| a.is_system)
+    {
+        return Ok(());
+    }
+    let now = clock.now();
+    let rs = ResourceServer {
+        tenant_id: tenant.id.clone(),
+        id: hex::encode(random_bytes(12)),
+        name: "Tessera Management API".into(),
+        identifier: super::management_audience(tenant),
+        scopes: MANAGEMENT_SCOPES
+            .iter()
+            .map(|s| ScopeDef {
+                value: (*s).to_owned(),
+                description: String::new(),
+            })
+            .collect(),
+        signing_alg: SigningAlg::RS256,
+        signing_secret_enc: None,
+        token_lifetime: ResourceServer::DEFAULT_TOKEN_LIFETIME,
+        token_lifetime_for_web: ResourceServer::DEFAULT_TOKEN_LIFETIME_FOR_WEB,
+        allow_offline_access: false,
+        enforce_policies: false,
+        token_dialect: TokenDialect::AccessToken,
+        skip_consent_for_verifiable_first_party_clients: false,
+        is_system: true,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.insert_resource_server(&rs).await {
+        Ok(()) => Ok(()),
+        // Another node made it first, or an API of the operator's already has that identifier.
+        Err(StoreError::Conflict(_)) => {
+            tracing::warn!(identifier = %rs.identifier, "the Management API's identifier is taken; /api/v2 tokens cannot be issued until it is free");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The system API is Tessera's, not the operator's.
+fn refuse_system(rs: &ResourceServer) -> ManageResult<()> {
+    if rs.is_system {
+        return Err(ManageError::Forbidden(
+            "The Management API is a system API: it cannot be changed or deleted".into(),
+        ));
+    }
+    Ok(())
 }

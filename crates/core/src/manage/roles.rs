@@ -69,7 +69,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
         let mut role = find_role(store, tenant, id_or_name).await?;
         let api = find_api(store, tenant, api).await?;
         if permissions.is_empty() {

@@ -26,21 +26,21 @@ pub async fn ensure_tenant(
     if let Some(i) = issuer {
         validate::redirect_url(i).map_err(|e| ManageError::field("issuer", e))?;
     }
-    let aad = master_key_check_aad(tenant_id);
-    let tenant = retry_stale(async || {
+    let aad = &master_key_check_aad(tenant_id);
+    let tenant = retry_stale(move || async move {
         Ok(match store.tenant(tenant_id).await? {
             Some(mut t) => {
                 let mut changed = false;
                 match &t.master_key_check {
                     Some(sealed) => {
-                        if master.decrypt_base64(sealed, &aad).ok().as_deref()
+                        if master.decrypt_base64(sealed, aad).ok().as_deref()
                             != Some(MASTER_KEY_CHECK)
                         {
                             return Err(ManageError::WrongMasterKey);
                         }
                     }
                     None => {
-                        t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                        t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, aad));
                         changed = true;
                     }
                 }
@@ -71,7 +71,7 @@ pub async fn ensure_tenant(
             None => {
                 let mut t = Tenant::new(tenant_id, issuer.unwrap_or(default_issuer), now);
                 t.issuer_is_default = issuer.is_none();
-                t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, &aad));
+                t.master_key_check = Some(master.encrypt_to_base64(MASTER_KEY_CHECK, aad));
                 match store.insert_tenant(&t).await {
                     // Another process created it first: use theirs, if our key is theirs.
                     Err(StoreError::Conflict(_)) => {
@@ -94,6 +94,7 @@ pub async fn ensure_tenant(
     })
     .await?;
     ensure_signing_key(store, master, clock, tenant_id, SigningAlg::RS256).await?;
+    ensure_management_api(store, clock, &tenant).await?;
     Ok(tenant)
 }
 
@@ -129,7 +130,7 @@ impl Manager<'_> {
         self.actor.require(&["update:tenant_settings"])?;
         let store = self.store;
         let tenant_id = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut t = store
                 .tenant(tenant_id)
                 .await?
@@ -166,7 +167,7 @@ impl Manager<'_> {
         self.actor.require(&["update:tenant_settings"])?;
         let store = self.store;
         let tenant_id = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             const MAX: i64 = 365 * 86_400;
             let mut t = store
                 .tenant(tenant_id)
@@ -249,7 +250,7 @@ impl Manager<'_> {
         self.actor.require(&["update:tenant_settings"])?;
         let store = self.store;
         let tenant_id = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut t = store
                 .tenant(tenant_id)
                 .await?

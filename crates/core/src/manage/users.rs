@@ -11,6 +11,20 @@ pub struct UserSpec {
     pub email_verified: Option<bool>,
     pub app_metadata: Option<String>,
     pub user_metadata: Option<String>,
+    /// Merge the metadata objects into the stored ones one level deep (a `null` removes a key),
+    /// as Auth0's `PATCH /users/{id}` does; otherwise they replace them.
+    pub merge_metadata: bool,
+}
+
+/// Auth0's one-level merge: each key replaces the stored one, `null` deletes it.
+fn merge(into: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (k, v) in patch {
+        if v.is_null() {
+            into.remove(&k);
+        } else {
+            into.insert(k, v);
+        }
+    }
 }
 
 fn parse_metadata(field: &'static str, json: &str) -> ManageResult<Map<String, Value>> {
@@ -37,11 +51,18 @@ fn apply_user_spec(u: &mut User, spec: &UserSpec) -> ManageResult<Option<String>
     if let Some(v) = spec.email_verified {
         u.email_verified = v;
     }
-    if let Some(m) = &spec.app_metadata {
-        u.app_metadata = parse_metadata("app_metadata", m)?;
-    }
-    if let Some(m) = &spec.user_metadata {
-        u.user_metadata = parse_metadata("user_metadata", m)?;
+    for (field, given, stored) in [
+        ("app_metadata", &spec.app_metadata, &mut u.app_metadata),
+        ("user_metadata", &spec.user_metadata, &mut u.user_metadata),
+    ] {
+        if let Some(m) = given {
+            let patch = parse_metadata(field, m)?;
+            if spec.merge_metadata {
+                merge(stored, patch);
+            } else {
+                *stored = patch;
+            }
+        }
     }
     match &spec.password {
         Some(p) => {
@@ -147,7 +168,17 @@ impl Manager<'_> {
         spec: &UserSpec,
         hash: impl FnOnce(String) -> String,
     ) -> ManageResult<User> {
-        self.actor.require(&["update:users"])?;
+        // Metadata alone may be changed with `update:users_app_metadata`.
+        let metadata_only = spec.email.is_none()
+            && spec.password.is_none()
+            && spec.name.is_none()
+            && spec.email_verified.is_none();
+        if metadata_only {
+            self.actor
+                .require(&["update:users", "update:users_app_metadata"])?;
+        } else {
+            self.actor.require(&["update:users"])?;
+        }
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
@@ -159,11 +190,12 @@ impl Manager<'_> {
             }
             None => None,
         };
-        let u = retry_stale(async || {
+        let hashed = &new_hash;
+        let u = retry_stale(move || async move {
             let mut u = find_user(store, tenant, id_or_email).await?;
             let old_email = u.email.clone();
             apply_user_spec(&mut u, spec)?;
-            if let Some(h) = &new_hash {
+            if let Some(h) = hashed {
                 u.password_hash.clone_from(h);
             }
             if u.email != old_email && store.user_by_email(tenant, &u.email).await?.is_some() {
@@ -204,7 +236,7 @@ impl Manager<'_> {
         let store = self.store;
         let clock = self.clock;
         let tenant = self.tenant;
-        retry_stale(async || {
+        retry_stale(move || async move {
             let mut u = find_user(store, tenant, id_or_email).await?;
             u.blocked = blocked;
             u.updated_at = clock.now();

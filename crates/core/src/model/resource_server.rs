@@ -101,6 +101,9 @@ pub struct ResourceServer {
     pub enforce_policies: bool,
     pub token_dialect: TokenDialect,
     pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// The tenant's own Management API: created with the tenant, never changed or deleted.
+    #[serde(default)]
+    pub is_system: bool,
     /// How many times the object was written: a write names the version it read and fails
     /// with `StoreError::Stale` if another write came between (see `store`).
     #[serde(default)]
@@ -133,7 +136,7 @@ impl ResourceServer {
             "token_dialect": self.token_dialect.as_str(),
             "skip_consent_for_verifiable_first_party_clients":
                 self.skip_consent_for_verifiable_first_party_clients,
-            "is_system": false,
+            "is_system": self.is_system,
         })
     }
 }

@@ -170,7 +170,8 @@ impl From<ManageError> for CliError {
             | ManageError::NotFound(_)
             | ManageError::Conflict(_)
             | ManageError::InsufficientScope(_)
-            | ManageError::Unauthorized(_) => Self::usage(e.to_string()),
+            | ManageError::Unauthorized(_)
+            | ManageError::Forbidden(_) => Self::usage(e.to_string()),
             ManageError::Failed(_)
             | ManageError::Store(_)
             | ManageError::Keys(_)

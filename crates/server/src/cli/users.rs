@@ -102,6 +102,7 @@ impl UserArgs {
             email_verified: self.email_verified,
             app_metadata: self.app_metadata,
             user_metadata: self.user_metadata,
+            merge_metadata: false,
         })
     }
 }

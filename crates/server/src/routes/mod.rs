@@ -1,5 +1,6 @@
 //! The HTTP surface, one module per area. Each handler extracts, calls core, maps the result.
 
+mod api_v2;
 mod authorize;
 mod discovery;
 mod login;
@@ -44,6 +45,7 @@ pub fn router(state: AppState, metrics_apart: bool) -> Router {
             "/oidc/logout",
             get(logout::oidc_get).post(logout::oidc_post),
         )
+        .nest("/api/v2", api_v2::router())
         .route("/", get(ops::home))
         .route("/healthz", get(ops::healthz));
     if !metrics_apart {

@@ -16,6 +16,7 @@ mod grants;
 mod hardening;
 mod login;
 mod logs;
+mod management;
 mod nodes;
 mod oidc_client;
 mod pages;
