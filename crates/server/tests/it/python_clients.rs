@@ -124,3 +124,38 @@ async fn auth0_python_logs_in_with_a_realm() {
             .contains("Username-Password-Authentication")
     );
 }
+
+/// Auth0's Python SDK drives `/api/v2`: every call it makes must parse, and its pagers must
+/// end (`tests/clients/management.py`).
+#[tokio::test]
+async fn auth0_python_manages_clients_apis_grants_users_and_roles() {
+    let Some(py) = python() else { return };
+    let app = spawn_app().await;
+    let audience = format!("{}api/v2/", app.issuer());
+    let scopes = tessera_core::manage::MANAGEMENT_SCOPES.join(",");
+    let (id, secret) = app.granted_m2m(&audience, &scopes);
+    let t = crate::support::ok_within_a_second(|| app.cc_request(&id, &secret, &audience)).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    let base = app.url("/api/v2");
+    let seen = tokio::task::spawn_blocking(move || run(&py, "management.py", &[&base, &token]))
+        .await
+        .unwrap();
+    // The token's own app, and the three the SDK made.
+    assert_eq!(seen["clients_listed"], 4, "{seen}");
+    assert_eq!(seen["client_renamed"], "sdk-renamed");
+    assert_eq!(seen["secret_rotated"], true);
+    // The Management API itself, and the SDK's API.
+    assert_eq!(seen["apis_listed"], 2);
+    assert_eq!(seen["api_lifetime"], 600);
+    assert_eq!(seen["grants_listed"], 2, "the token's grant and the SDK's");
+    assert_eq!(seen["users_listed"], 3);
+    assert_eq!(seen["users_found"], serde_json::json!(["sdk1@example.com"]));
+    assert_eq!(seen["by_email"], serde_json::json!(["sdk2@example.com"]));
+    assert_eq!(
+        seen["merged_metadata"],
+        serde_json::json!({"plan": "free", "team": "blue"})
+    );
+    assert_eq!(seen["roles_listed"], 1);
+    assert_eq!(seen["user_roles"], serde_json::json!(["sdk-admin"]));
+    assert_eq!(seen["clients_after"], 1);
+}
