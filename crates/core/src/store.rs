@@ -168,6 +168,16 @@ pub trait RoleStore: Send + Sync {
         user_id: &str,
         role_ids: &[String],
     ) -> StoreResult<()>;
+    /// A page of the users holding a role, by user id.
+    async fn role_users(
+        &self,
+        tenant: &str,
+        role_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>>;
+    /// How many users hold a role.
+    async fn count_role_users(&self, tenant: &str, role_id: &str) -> StoreResult<u64>;
     /// Takes roles off a user; ids it does not hold are ignored.
     async fn unassign_roles(
         &self,

@@ -224,3 +224,80 @@ mod tests {
         assert!(e.to_string().contains("audience"), "{e}");
     }
 }
+
+/// `PATCH /tenants/settings`: the shape `GET` answers; session lifetimes in hours, as on
+/// Auth0, the rest in seconds.
+#[derive(Debug, Default, Deserialize)]
+pub struct TenantSettingsBody {
+    pub default_audience: Option<String>,
+    pub id_token_lifetime: Option<i64>,
+    pub script_time_limit_ms: Option<i64>,
+    pub session_lifetime: Option<f64>,
+    pub idle_session_lifetime: Option<f64>,
+    pub refresh_token: Option<RefreshTokenSettings>,
+    pub attack_protection: Option<AttackProtectionBody>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RefreshTokenSettings {
+    pub leeway: Option<i64>,
+    pub token_lifetime: Option<i64>,
+    pub idle_token_lifetime: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AttackProtectionBody {
+    pub brute_force_protection: Option<Toggle>,
+    pub suspicious_ip_throttling: Option<Toggle>,
+    pub token_rate_limit_per_minute: Option<i64>,
+    pub login_transactions_per_ip: Option<i64>,
+    pub allowlist: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Toggle {
+    pub enabled: Option<bool>,
+    pub max_attempts: Option<i64>,
+}
+
+impl TenantSettingsBody {
+    pub fn into_settings(self) -> ManageResult<super::TenantSettings> {
+        let hours = |field: &'static str, h: Option<f64>| -> ManageResult<Option<i64>> {
+            match h {
+                None => Ok(None),
+                Some(h) if h.is_finite() && h > 0.0 && h <= 8_760.0 => {
+                    Ok(Some((h * 3600.0).round() as i64))
+                }
+                Some(_) => Err(ManageError::field(
+                    field,
+                    "must be between 0 and 8760 hours",
+                )),
+            }
+        };
+        let rt = self.refresh_token.unwrap_or_default();
+        let ap = self.attack_protection.unwrap_or_default();
+        let bf = ap.brute_force_protection.unwrap_or_default();
+        let ip = ap.suspicious_ip_throttling.unwrap_or_default();
+        Ok(super::TenantSettings {
+            default_audience: self.default_audience,
+            lifetimes: super::TenantLifetimes {
+                id_token_lifetime: self.id_token_lifetime,
+                session_lifetime: hours("session_lifetime", self.session_lifetime)?,
+                session_idle_lifetime: hours("idle_session_lifetime", self.idle_session_lifetime)?,
+                refresh_token_lifetime: rt.token_lifetime,
+                refresh_token_idle_lifetime: rt.idle_token_lifetime,
+                refresh_token_reuse_interval: rt.leeway,
+                script_time_limit_ms: self.script_time_limit_ms,
+            },
+            attack: super::AttackSettings {
+                brute_force: bf.enabled,
+                brute_force_max_attempts: bf.max_attempts,
+                suspicious_ip_throttling: ip.enabled,
+                suspicious_ip_max_attempts: ip.max_attempts,
+                token_rate_limit_per_minute: ap.token_rate_limit_per_minute,
+                login_transactions_per_ip: ap.login_transactions_per_ip,
+                allowlist: ap.allowlist,
+            },
+        })
+    }
+}

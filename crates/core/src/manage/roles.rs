@@ -146,3 +146,111 @@ impl Manager<'_> {
         Ok(self.store.roles(self.tenant).await?)
     }
 }
+
+impl Manager<'_> {
+    /// Renames a role or changes its description.
+    pub async fn update_role(
+        &self,
+        id_or_name: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> ManageResult<Role> {
+        self.actor.require(&["update:roles"])?;
+        if let Some(n) = name {
+            validate::name(n).map_err(|e| ManageError::field("name", e))?;
+        }
+        let (store, clock, tenant) = (self.store, self.clock, self.tenant);
+        retry_stale(move || async move {
+            let mut role = find_role(store, tenant, id_or_name).await?;
+            if let Some(n) = name {
+                role.name = n.trim().to_owned();
+            }
+            if let Some(d) = description {
+                role.description = d.to_owned();
+            }
+            role.updated_at = clock.now();
+            store.update_role(&role).await.map_err(|e| match e {
+                crate::StoreError::Conflict(_) => {
+                    ManageError::Conflict(format!("a role named '{}' already exists", role.name))
+                }
+                e => e.into(),
+            })?;
+            role.version += 1;
+            Ok(role)
+        })
+        .await
+    }
+
+    /// A role's permissions, as `{permission_name, resource_server_identifier}`.
+    pub async fn role_permissions(&self, id_or_name: &str) -> ManageResult<Vec<RolePermission>> {
+        self.actor.require(&["read:roles"])?;
+        Ok(find_role(self.store, self.tenant, id_or_name)
+            .await?
+            .permissions)
+    }
+
+    /// Adds or removes permissions given as Auth0 sends them (any mix of APIs).
+    pub async fn change_role_permissions(
+        &self,
+        id_or_name: &str,
+        permissions: &[PermissionBody],
+        add: bool,
+    ) -> ManageResult<Role> {
+        self.actor.require(&["update:roles"])?;
+        if permissions.is_empty() {
+            return Err(ManageError::field("permissions", "name at least one"));
+        }
+        let mut apis: Vec<&str> = permissions
+            .iter()
+            .map(|p| p.resource_server_identifier.as_str())
+            .collect();
+        apis.dedup();
+        let mut role = find_role(self.store, self.tenant, id_or_name).await?;
+        for api in apis {
+            let names: Vec<String> = permissions
+                .iter()
+                .filter(|p| p.resource_server_identifier == api)
+                .map(|p| p.permission_name.clone())
+                .collect();
+            role = self.change_permissions(&role.id, api, &names, add).await?;
+        }
+        Ok(role)
+    }
+
+    /// A page of a role's users (by user id).
+    pub async fn role_users(
+        &self,
+        id_or_name: &str,
+        page: &PageRequest,
+    ) -> ManageResult<Page<User>> {
+        self.actor.require(&["read:role_members", "read:users"])?;
+        let role = find_role(self.store, self.tenant, id_or_name).await?;
+        let (start, limit) = page.window()?;
+        let users = self
+            .store
+            .role_users(self.tenant, &role.id, start, limit + 1)
+            .await?;
+        let total = if page.wants_total() {
+            Some(self.store.count_role_users(self.tenant, &role.id).await?)
+        } else {
+            None
+        };
+        Ok(Page::from_window(users, page, start, limit, total))
+    }
+
+    /// Assigns a role to users.
+    pub async fn assign_role_users(&self, id_or_name: &str, users: &[String]) -> ManageResult<()> {
+        self.actor.require(&["create:role_members"])?;
+        if users.is_empty() {
+            return Err(ManageError::field("users", "name at least one"));
+        }
+        let role = find_role(self.store, self.tenant, id_or_name).await?;
+        for u in users {
+            let user = find_user(self.store, self.tenant, u).await?;
+            self.store
+                .assign_roles(self.tenant, &user.user_id, std::slice::from_ref(&role.id))
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -123,7 +123,48 @@ pub struct AttackSettings {
     pub allowlist: Option<Vec<String>>,
 }
 
+/// Everything `PATCH /tenants/settings` (or `tessera tenant update`) may change at once.
+#[derive(Debug, Default, Clone)]
+pub struct TenantSettings {
+    /// An empty string clears it.
+    pub default_audience: Option<String>,
+    pub lifetimes: TenantLifetimes,
+    pub attack: AttackSettings,
+}
+
 impl Manager<'_> {
+    /// The tenant's settings.
+    pub async fn get_settings(&self) -> ManageResult<Tenant> {
+        self.actor.require(&["read:tenant_settings"])?;
+        self.store
+            .tenant(self.tenant)
+            .await?
+            .ok_or_else(|| ManageError::NotFound(format!("tenant {}", self.tenant)))
+    }
+
+    /// Changes any of the settings in one write: all of them are checked before anything is
+    /// stored, so a bad value changes nothing.
+    pub async fn update_settings(&self, s: &TenantSettings) -> ManageResult<Tenant> {
+        self.actor.require(&["update:tenant_settings"])?;
+        let store = self.store;
+        let tenant_id = self.tenant;
+        retry_stale(move || async move {
+            let mut t = store
+                .tenant(tenant_id)
+                .await?
+                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
+            if let Some(a) = &s.default_audience {
+                apply_default_audience(store, tenant_id, &mut t, a).await?;
+            }
+            apply_lifetimes(&mut t, &s.lifetimes)?;
+            apply_attack(&mut t, &s.attack)?;
+            store.update_tenant(&t).await?;
+            t.version += 1;
+            Ok(t)
+        })
+        .await
+    }
+
     /// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
     /// requests without `audience` are for.
     pub async fn set_default_audience(&self, audience: &str) -> ManageResult<Tenant> {
@@ -135,26 +176,7 @@ impl Manager<'_> {
                 .tenant(tenant_id)
                 .await?
                 .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            if audience.is_empty() {
-                t.default_audience = None;
-            } else {
-                validate::identifier(audience)
-                    .map_err(|e| ManageError::field("default_audience", e))?;
-                if store
-                    .resource_server_by_identifier(tenant_id, audience)
-                    .await?
-                    .is_none()
-                {
-                    return Err(ManageError::field(
-                        "default_audience",
-                        format!(
-                            "no API has the identifier {audience}, so every request without an \
-                             audience would fail; create the API first"
-                        ),
-                    ));
-                }
-                t.default_audience = Some(audience.to_owned());
-            }
+            apply_default_audience(store, tenant_id, &mut t, audience).await?;
             store.update_tenant(&t).await?;
             t.version += 1;
             Ok(t)
@@ -168,76 +190,11 @@ impl Manager<'_> {
         let store = self.store;
         let tenant_id = self.tenant;
         retry_stale(move || async move {
-            const MAX: i64 = 365 * 86_400;
             let mut t = store
                 .tenant(tenant_id)
                 .await?
                 .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            let fields: [(&'static str, Option<i64>, &mut i64, i64); 6] = [
-                (
-                    "id_token_lifetime",
-                    l.id_token_lifetime,
-                    &mut t.id_token_lifetime,
-                    1,
-                ),
-                (
-                    "session_lifetime",
-                    l.session_lifetime,
-                    &mut t.session_lifetime,
-                    1,
-                ),
-                (
-                    "session_idle_lifetime",
-                    l.session_idle_lifetime,
-                    &mut t.session_idle_lifetime,
-                    1,
-                ),
-                (
-                    "refresh_token_lifetime",
-                    l.refresh_token_lifetime,
-                    &mut t.refresh_token_lifetime,
-                    1,
-                ),
-                (
-                    "refresh_token_idle_lifetime",
-                    l.refresh_token_idle_lifetime,
-                    &mut t.refresh_token_idle_lifetime,
-                    1,
-                ),
-                (
-                    "refresh_token_reuse_interval",
-                    l.refresh_token_reuse_interval,
-                    &mut t.refresh_token_reuse_interval,
-                    0,
-                ),
-            ];
-            for (field, value, slot, min) in fields {
-                if let Some(v) = value {
-                    if !(min..=MAX).contains(&v) {
-                        return Err(ManageError::field(
-                            field,
-                            format!("must be between {min} and {MAX} seconds"),
-                        ));
-                    }
-                    *slot = v;
-                }
-            }
-            if let Some(ms) = l.script_time_limit_ms {
-                if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
-                    return Err(ManageError::field(
-                        "script_time_limit_ms",
-                        format!("must be between 1 and {}", Tenant::MAX_SCRIPT_TIME_LIMIT_MS),
-                    ));
-                }
-                t.script_time_limit_ms = ms;
-            }
-            if t.session_idle_lifetime > t.session_lifetime
-                || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
-            {
-                return Err(invalid(
-                    "an idle lifetime cannot be longer than its absolute lifetime".into(),
-                ));
-            }
+            apply_lifetimes(&mut t, l)?;
             store.update_tenant(&t).await?;
             t.version += 1;
             Ok(t)
@@ -255,67 +212,170 @@ impl Manager<'_> {
                 .tenant(tenant_id)
                 .await?
                 .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            let ap = &mut t.attack_protection;
-            let limits: [(&'static str, Option<i64>, &mut i64, i64, i64); 4] = [
-                (
-                    "brute_force_max_attempts",
-                    a.brute_force_max_attempts,
-                    &mut ap.brute_force_max_attempts,
-                    1,
-                    10_000,
-                ),
-                (
-                    "suspicious_ip_max_attempts",
-                    a.suspicious_ip_max_attempts,
-                    &mut ap.suspicious_ip_max_attempts,
-                    1,
-                    10_000,
-                ),
-                (
-                    "token_rate_limit_per_minute",
-                    a.token_rate_limit_per_minute,
-                    &mut ap.token_rate_limit_per_minute,
-                    0,
-                    1_000_000,
-                ),
-                (
-                    "login_transactions_per_ip",
-                    a.login_transactions_per_ip,
-                    &mut ap.login_transactions_per_ip,
-                    1,
-                    1_000_000,
-                ),
-            ];
-            for (field, value, slot, min, max) in limits {
-                if let Some(v) = value {
-                    if !(min..=max).contains(&v) {
-                        return Err(ManageError::field(
-                            field,
-                            format!("must be between {min} and {max}"),
-                        ));
-                    }
-                    *slot = v;
-                }
-            }
-            if let Some(b) = a.brute_force {
-                ap.brute_force = b;
-            }
-            if let Some(b) = a.suspicious_ip_throttling {
-                ap.suspicious_ip_throttling = b;
-            }
-            if let Some(list) = &a.allowlist {
-                let list = clean_list(list);
-                for entry in &list {
-                    entry
-                        .parse::<crate::net::IpNet>()
-                        .map_err(|e| ManageError::field("allowlist", e))?;
-                }
-                ap.allowlist = list;
-            }
+            apply_attack(&mut t, a)?;
             store.update_tenant(&t).await?;
             t.version += 1;
             Ok(t)
         })
         .await
     }
+}
+
+async fn apply_default_audience(
+    store: &dyn Store,
+    tenant_id: &str,
+    t: &mut Tenant,
+    audience: &str,
+) -> ManageResult<()> {
+    if audience.is_empty() {
+        t.default_audience = None;
+    } else {
+        validate::identifier(audience).map_err(|e| ManageError::field("default_audience", e))?;
+        if store
+            .resource_server_by_identifier(tenant_id, audience)
+            .await?
+            .is_none()
+        {
+            return Err(ManageError::field(
+                "default_audience",
+                format!(
+                    "no API has the identifier {audience}, so every request without an \
+                     audience would fail; create the API first"
+                ),
+            ));
+        }
+        t.default_audience = Some(audience.to_owned());
+    }
+    Ok(())
+}
+
+fn apply_lifetimes(t: &mut Tenant, l: &TenantLifetimes) -> ManageResult<()> {
+    const MAX: i64 = 365 * 86_400;
+    let fields: [(&'static str, Option<i64>, &mut i64, i64); 6] = [
+        (
+            "id_token_lifetime",
+            l.id_token_lifetime,
+            &mut t.id_token_lifetime,
+            1,
+        ),
+        (
+            "session_lifetime",
+            l.session_lifetime,
+            &mut t.session_lifetime,
+            1,
+        ),
+        (
+            "session_idle_lifetime",
+            l.session_idle_lifetime,
+            &mut t.session_idle_lifetime,
+            1,
+        ),
+        (
+            "refresh_token_lifetime",
+            l.refresh_token_lifetime,
+            &mut t.refresh_token_lifetime,
+            1,
+        ),
+        (
+            "refresh_token_idle_lifetime",
+            l.refresh_token_idle_lifetime,
+            &mut t.refresh_token_idle_lifetime,
+            1,
+        ),
+        (
+            "refresh_token_reuse_interval",
+            l.refresh_token_reuse_interval,
+            &mut t.refresh_token_reuse_interval,
+            0,
+        ),
+    ];
+    for (field, value, slot, min) in fields {
+        if let Some(v) = value {
+            if !(min..=MAX).contains(&v) {
+                return Err(ManageError::field(
+                    field,
+                    format!("must be between {min} and {MAX} seconds"),
+                ));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(ms) = l.script_time_limit_ms {
+        if !(1..=Tenant::MAX_SCRIPT_TIME_LIMIT_MS).contains(&ms) {
+            return Err(ManageError::field(
+                "script_time_limit_ms",
+                format!("must be between 1 and {}", Tenant::MAX_SCRIPT_TIME_LIMIT_MS),
+            ));
+        }
+        t.script_time_limit_ms = ms;
+    }
+    if t.session_idle_lifetime > t.session_lifetime
+        || t.refresh_token_idle_lifetime > t.refresh_token_lifetime
+    {
+        return Err(invalid(
+            "an idle lifetime cannot be longer than its absolute lifetime".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn apply_attack(t: &mut Tenant, a: &AttackSettings) -> ManageResult<()> {
+    let ap = &mut t.attack_protection;
+    let limits: [(&'static str, Option<i64>, &mut i64, i64, i64); 4] = [
+        (
+            "brute_force_max_attempts",
+            a.brute_force_max_attempts,
+            &mut ap.brute_force_max_attempts,
+            1,
+            10_000,
+        ),
+        (
+            "suspicious_ip_max_attempts",
+            a.suspicious_ip_max_attempts,
+            &mut ap.suspicious_ip_max_attempts,
+            1,
+            10_000,
+        ),
+        (
+            "token_rate_limit_per_minute",
+            a.token_rate_limit_per_minute,
+            &mut ap.token_rate_limit_per_minute,
+            0,
+            1_000_000,
+        ),
+        (
+            "login_transactions_per_ip",
+            a.login_transactions_per_ip,
+            &mut ap.login_transactions_per_ip,
+            1,
+            1_000_000,
+        ),
+    ];
+    for (field, value, slot, min, max) in limits {
+        if let Some(v) = value {
+            if !(min..=max).contains(&v) {
+                return Err(ManageError::field(
+                    field,
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(b) = a.brute_force {
+        ap.brute_force = b;
+    }
+    if let Some(b) = a.suspicious_ip_throttling {
+        ap.suspicious_ip_throttling = b;
+    }
+    if let Some(list) = &a.allowlist {
+        let list = clean_list(list);
+        for entry in &list {
+            entry
+                .parse::<crate::net::IpNet>()
+                .map_err(|e| ManageError::field("allowlist", e))?;
+        }
+        ap.allowlist = list;
+    }
+    Ok(())
 }

@@ -121,6 +121,41 @@ impl RoleStore for MemoryStore {
         }
         Ok(())
     }
+    async fn role_users(
+        &self,
+        tenant: &str,
+        role_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<crate::model::User>> {
+        let g = self.lock();
+        let mut ids: Vec<&String> = g
+            .user_roles
+            .iter()
+            .filter(|(t, _, r, _)| t == tenant && r == role_id)
+            .map(|(_, u, _, _)| u)
+            .collect();
+        ids.sort();
+        Ok(ids
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .filter_map(|id| {
+                g.users
+                    .iter()
+                    .find(|u| u.tenant_id == tenant && &u.user_id == id)
+                    .cloned()
+            })
+            .collect())
+    }
+    async fn count_role_users(&self, tenant: &str, role_id: &str) -> StoreResult<u64> {
+        Ok(self
+            .lock()
+            .user_roles
+            .iter()
+            .filter(|(t, _, r, _)| t == tenant && r == role_id)
+            .count() as u64)
+    }
     async fn unassign_roles(
         &self,
         tenant: &str,

@@ -51,6 +51,23 @@ pub struct SigningKeyRecord {
 }
 
 impl SigningKeyRecord {
+    /// The Management API shape (`/api/v2/keys/signing`); Tessera's keys carry no X.509
+    /// certificate, so `cert`, `pkcs7` and `fingerprint` are absent.
+    pub fn management_json(&self, now: i64) -> serde_json::Value {
+        serde_json::json!({
+            "kid": self.kid,
+            "alg": self.alg.as_str(),
+            "thumbprint": self.kid,
+            "current": self.status == KeyStatus::Current,
+            "next": false,
+            "previous": self.status == KeyStatus::Previous,
+            "revoked": false,
+            "published": self.is_published(now),
+            "current_since": crate::time::rfc3339(self.created_at),
+            "current_until": self.rotated_at.map(crate::time::rfc3339),
+        })
+    }
+
     /// Is the key in the JWKS at `now`? Current keys are; a rotated-out key stays for
     /// [`PUBLISH_AFTER_ROTATION`] so every token it signed can still be verified.
     pub fn is_published(&self, now: i64) -> bool {

@@ -2,11 +2,8 @@
 //! `/api/v2/keys/signing`.
 
 use clap::Subcommand;
-use serde_json::{Value, json};
-use tessera_core::{
-    model::{KeyStatus, SigningAlg, SigningKeyRecord},
-    time::rfc3339,
-};
+use serde_json::Value;
+use tessera_core::model::SigningAlg;
 
 use super::{CliError, CliResult, output::Out};
 use crate::boot::Install;
@@ -23,21 +20,6 @@ pub enum KeysCmd {
     },
 }
 
-fn view(k: &SigningKeyRecord, now: i64) -> Value {
-    let published = k.is_published(now);
-    json!({
-        "kid": k.kid,
-        "alg": k.alg.as_str(),
-        "thumbprint": k.kid,
-        "current": k.status == KeyStatus::Current,
-        "previous": k.status == KeyStatus::Previous,
-        "revoked": false,
-        "published": published,
-        "current_since": rfc3339(k.created_at),
-        "current_until": k.rotated_at.map(rfc3339),
-    })
-}
-
 pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
     let now = i.clock.now();
     match cmd {
@@ -48,7 +30,7 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
                 .await?
                 .iter()
                 .rev()
-                .map(|k| view(k, now))
+                .map(|k| k.management_json(now))
                 .collect();
             out.list(
                 &keys,
@@ -64,7 +46,7 @@ pub async fn run(i: &Install, out: &Out, cmd: KeysCmd) -> CliResult {
                     ))
                 })?;
             let k = i.manager().rotate_signing_key(alg).await?;
-            out.object(&view(&k, now));
+            out.object(&k.management_json(now));
             out.note(&format!(
                 "New {} tokens (ID tokens for RS256, access tokens of APIs with --signing-alg {}) are signed with this key; the previous {} key stays in the JWKS for 30 days.",
                 alg.as_str(),

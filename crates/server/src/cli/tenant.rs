@@ -95,7 +95,6 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 refresh_token_reuse_interval,
                 script_time_limit_ms,
             };
-            i.manager().set_lifetimes(&lifetimes).await?;
             let attack = manage::AttackSettings {
                 brute_force,
                 brute_force_max_attempts,
@@ -105,10 +104,15 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 login_transactions_per_ip,
                 allowlist: attack_allowlist.as_deref().map(super::split_list),
             };
-            let mut t = i.manager().set_attack_protection(&attack).await?;
-            if let Some(a) = default_audience {
-                t = i.manager().set_default_audience(&a).await?;
-            }
+            // One write: a bad value anywhere changes nothing.
+            let t = i
+                .manager()
+                .update_settings(&manage::TenantSettings {
+                    default_audience,
+                    lifetimes,
+                    attack,
+                })
+                .await?;
             out.object(&shown(out, t.management_json()));
         }
     }

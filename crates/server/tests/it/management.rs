@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const ALL: &str = "read:clients,create:clients,update:clients,delete:clients,update:client_keys,\
+pub(crate) const ALL: &str = "read:clients,create:clients,update:clients,delete:clients,update:client_keys,\
 read:resource_servers,create:resource_servers,update:resource_servers,delete:resource_servers,\
 read:client_grants,create:client_grants,update:client_grants,delete:client_grants,\
 read:users,create:users,update:users,delete:users,read:roles,create:roles,delete:roles";
 
 /// A Management API token with `scopes` (comma-separated).
-async fn token(app: &TestApp, scopes: &str) -> String {
+pub(crate) async fn token(app: &TestApp, scopes: &str) -> String {
     let audience = format!("{}api/v2/", app.issuer());
     let (id, secret) = app.granted_m2m(&audience, scopes);
     let t = ok_within_a_second(|| app.cc_request(&id, &secret, &audience)).await;
     t["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     method: Method,

@@ -98,6 +98,30 @@ impl RoleStore for SqlStore {
         }
         tx.commit(&what).await
     }
+    async fn role_users(
+        &self,
+        tenant: &str,
+        role_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        let sql = "SELECT u.data FROM user_roles ur \
+                   JOIN users u ON u.tenant_id = ur.tenant_id AND u.user_id = ur.user_id \
+                   WHERE ur.tenant_id = $1 AND ur.role_id = $2 ORDER BY ur.user_id \
+                   LIMIT $3 OFFSET $4";
+        let window = |n: u64| Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let args = [Text(tenant), Text(role_id), window(limit), window(offset)];
+        self.fetch_all_data("role users", sql, &args).await
+    }
+    async fn count_role_users(&self, tenant: &str, role_id: &str) -> StoreResult<u64> {
+        let sql = "SELECT COUNT(*) AS n FROM user_roles WHERE tenant_id = $1 AND role_id = $2";
+        let n = self
+            .fetch_rows("role users", sql, &[Text(tenant), Text(role_id)], |r| {
+                r.int("n")
+            })
+            .await?;
+        Ok(n.first().copied().unwrap_or(0).max(0) as u64)
+    }
     async fn unassign_roles(
         &self,
         tenant: &str,

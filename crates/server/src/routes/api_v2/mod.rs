@@ -7,6 +7,7 @@ mod client_grants;
 mod clients;
 mod resource_servers;
 mod roles;
+mod settings;
 mod users;
 
 use std::{collections::HashMap, sync::Arc};
@@ -67,7 +68,27 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/permissions", get(users::permissions))
         .route("/roles", get(roles::list).post(roles::create))
-        .route("/roles/{id}", get(roles::get).delete(roles::delete))
+        .route(
+            "/roles/{id}",
+            get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/roles/{id}/permissions",
+            get(roles::permissions)
+                .post(roles::add_permissions)
+                .delete(roles::remove_permissions),
+        )
+        .route(
+            "/roles/{id}/users",
+            get(roles::users).post(roles::assign_users),
+        )
+        .route(
+            "/tenants/settings",
+            get(settings::get).patch(settings::update),
+        )
+        .route("/keys/signing", get(settings::keys))
+        .route("/keys/signing/rotate", post(settings::rotate))
+        .route("/keys/signing/{kid}", get(settings::key))
         .fallback(not_found)
 }
 

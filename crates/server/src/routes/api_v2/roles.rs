@@ -7,7 +7,7 @@ use axum::{
     response::Response,
 };
 use serde_json::Value;
-use tessera_core::manage::{ManageError, Page, RoleBody};
+use tessera_core::manage::{ManageError, Page, PermissionsBody, RoleBody, UsersBody};
 
 use super::{ApiResult, Caller, ListQuery, body, created, deleted};
 use crate::state::AppState;
@@ -70,4 +70,92 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     caller.manager(&state).delete_role(&id).await?;
     Ok(deleted())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b = body::<RoleBody>(&bytes)?;
+    let r = caller
+        .manager(&state)
+        .update_role(&id, b.name.as_deref(), b.description.as_deref())
+        .await?;
+    Ok(Json(r.management_json()))
+}
+
+pub async fn permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let page = q.page()?;
+    let all = caller.manager(&state).role_permissions(&id).await?;
+    q.list("permissions", &page, Page::of(all, &page)?, |p| {
+        serde_json::to_value(p).unwrap_or_default()
+    })
+}
+
+pub async fn add_permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let b = body::<PermissionsBody>(&bytes)?;
+    caller
+        .manager(&state)
+        .change_role_permissions(&id, &b.permissions, true)
+        .await?;
+    Ok(created(Value::Object(Default::default())))
+}
+
+pub async fn remove_permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let b = body::<PermissionsBody>(&bytes)?;
+    caller
+        .manager(&state)
+        .change_role_permissions(&id, &b.permissions, false)
+        .await?;
+    Ok(deleted())
+}
+
+/// `GET /roles/{id}/users`: `{user_id, email, name, picture}` of each, both page styles.
+pub async fn users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let page = q.page()?;
+    let found = caller.manager(&state).role_users(&id, &page).await?;
+    q.list("users", &page, found, |u| {
+        serde_json::json!({
+            "user_id": u.user_id,
+            "email": u.email,
+            "name": u.display_name(),
+            "picture": u.picture,
+        })
+    })
+}
+
+pub async fn assign_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    let b = body::<UsersBody>(&bytes)?;
+    caller
+        .manager(&state)
+        .assign_role_users(&id, &b.users)
+        .await?;
+    Ok(created(Value::Object(Default::default())))
 }

@@ -1,0 +1,240 @@
+//! `/api/v2` beyond the first resources: a role's permissions and users (both page styles),
+//! the tenant's settings (one write: a bad value changes nothing) and the signing keys.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::management::{ALL, call, token};
+use crate::support::*;
+
+#[tokio::test]
+async fn role_permissions_and_members() {
+    let app = spawn_app().await;
+    let t = token(
+        &app,
+        &format!("{ALL},update:roles,read:role_members,create:role_members"),
+    )
+    .await;
+    app.api("https://orders.example/", &[]);
+    let (_, role) = call(
+        &app,
+        &t,
+        Method::POST,
+        "/roles",
+        Some(json!({"name": "reader"})),
+    )
+    .await;
+    let rid = role["id"].as_str().unwrap().to_owned();
+    let perm = json!({"permissions": [{"permission_name": "read:x", "resource_server_identifier": "https://orders.example/"}]});
+    let (s, b) = call(
+        &app,
+        &t,
+        Method::POST,
+        &format!("/roles/{rid}/permissions"),
+        Some(perm.clone()),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, perms) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/roles/{rid}/permissions"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        perms,
+        json!([{"permission_name": "read:x", "resource_server_identifier": "https://orders.example/"}])
+    );
+    let bad = json!({"permissions": [{"permission_name": "fly", "resource_server_identifier": "https://orders.example/"}]});
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::POST,
+        &format!("/roles/{rid}/permissions"),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::DELETE,
+        &format!("/roles/{rid}/permissions"),
+        Some(perm),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (_, perms) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/roles/{rid}/permissions"),
+        None,
+    )
+    .await;
+    assert_eq!(perms, json!([]));
+    let (s, r) = call(
+        &app,
+        &t,
+        Method::PATCH,
+        &format!("/roles/{rid}"),
+        Some(json!({"description": "Reads"})),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), &r["description"], &r["name"]),
+        (200, &json!("Reads"), &json!("reader"))
+    );
+
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (_, u) = call(
+            &app,
+            &t,
+            Method::POST,
+            "/users",
+            Some(
+                json!({"email": format!("m{i}@example.com"), "password": "correct horse battery"}),
+            ),
+        )
+        .await;
+        ids.push(u["user_id"].as_str().unwrap().to_owned());
+    }
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::POST,
+        &format!("/roles/{rid}/users"),
+        Some(json!({"users": ids})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (_, page) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/roles/{rid}/users?per_page=2&include_totals=true"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["users"].as_array().unwrap().len()
+        ),
+        (Some(3), 2)
+    );
+    let (_, first) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/roles/{rid}/users?take=2"),
+        None,
+    )
+    .await;
+    let next = first["next"].as_str().unwrap().to_owned();
+    let (_, rest) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/roles/{rid}/users?take=2&from={next}"),
+        None,
+    )
+    .await;
+    assert_eq!(rest["users"].as_array().unwrap().len(), 1);
+    assert!(rest.get("next").is_none(), "{rest}");
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::POST,
+        &format!("/roles/{rid}/users"),
+        Some(json!({"users": ["auth0|nobody"]})),
+    )
+    .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn tenant_settings_and_signing_keys() {
+    let app = spawn_app().await;
+    let t = token(
+        &app,
+        "read:tenant_settings,update:tenant_settings,read:signing_keys,create:signing_keys",
+    )
+    .await;
+    let (s, before) = call(&app, &t, Method::GET, "/tenants/settings", None).await;
+    assert_eq!(s, 200, "{before}");
+    let (s, after) = call(
+        &app,
+        &t,
+        Method::PATCH,
+        "/tenants/settings",
+        Some(json!({"session_lifetime": 200, "refresh_token": {"leeway": 5}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{after}");
+    assert_eq!(
+        (
+            &after["session_lifetime"],
+            &after["refresh_token"]["leeway"]
+        ),
+        (&json!(200), &json!(5))
+    );
+    // One bad value: nothing of the request is stored.
+    let (s, b) = call(
+        &app,
+        &t,
+        Method::PATCH,
+        "/tenants/settings",
+        Some(json!({"session_lifetime": 300, "id_token_lifetime": -1})),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("id_token_lifetime"),
+        "{b}"
+    );
+    let (_, now) = call(
+        &app,
+        &t,
+        Method::GET,
+        "/tenants/settings?fields=session_lifetime",
+        None,
+    )
+    .await;
+    assert_eq!(now, json!({"session_lifetime": 200}));
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::PATCH,
+        "/tenants/settings",
+        Some(json!({"default_audience": "https://nowhere.example/"})),
+    )
+    .await;
+    assert_eq!(s, 400, "an API that does not exist");
+
+    let (_, keys) = call(&app, &t, Method::GET, "/keys/signing", None).await;
+    let current: Vec<_> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1, "{keys}");
+    let old = current[0]["kid"].as_str().unwrap().to_owned();
+    let (s, rotated) = call(&app, &t, Method::POST, "/keys/signing/rotate", None).await;
+    assert_eq!(s, 201);
+    let new = rotated["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    let (_, k) = call(&app, &t, Method::GET, &format!("/keys/signing/{old}"), None).await;
+    assert_eq!(
+        (&k["current"], &k["previous"], &k["published"]),
+        (&json!(false), &json!(true), &json!(true))
+    );
+    let (s, _) = call(&app, &t, Method::GET, "/keys/signing/nope", None).await;
+    assert_eq!(s, 404);
+    // The new key reaches the JWKS within a second.
+    app.wait_for_jwks(|set| set.find(&new).is_some()).await;
+}
