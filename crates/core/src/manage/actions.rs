@@ -70,7 +70,7 @@ impl Manager<'_> {
         &self,
         kind: ScriptKind,
         spec: &ScriptSpec,
-        check: &dyn Fn(ScriptKind, &str) -> Result<(), String>,
+        check: &(dyn Fn(ScriptKind, &str) -> Result<(), String> + Sync),
     ) -> ManageResult<Script> {
         self.actor.require(&[script_scope(kind, "create")])?;
         let store = self.store;
@@ -137,7 +137,7 @@ impl Manager<'_> {
         &self,
         found: Script,
         spec: &ScriptSpec,
-        check: &dyn Fn(ScriptKind, &str) -> Result<(), String>,
+        check: &(dyn Fn(ScriptKind, &str) -> Result<(), String> + Sync),
     ) -> ManageResult<Script> {
         self.actor.require(&[script_scope(found.kind, "update")])?;
         let store = self.store;

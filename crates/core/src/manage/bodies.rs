@@ -301,3 +301,111 @@ impl TenantSettingsBody {
         })
     }
 }
+
+/// A trigger an action is for: `{id: "post-login", version: "v3"}`.
+#[derive(Debug, Deserialize)]
+pub struct TriggerRef {
+    pub id: String,
+}
+
+/// An action's secret: `{name, value}` (Auth0 never shows values back).
+#[derive(Debug, Deserialize)]
+pub struct SecretBody {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// `POST /actions/actions`, `PATCH /actions/actions/{id}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionBody {
+    pub name: Option<String>,
+    pub supported_triggers: Option<Vec<TriggerRef>>,
+    pub code: Option<String>,
+    pub secrets: Option<Vec<SecretBody>>,
+}
+
+impl ActionBody {
+    pub fn into_spec(self) -> ManageResult<super::ScriptSpec> {
+        let trigger = match self.supported_triggers.as_deref() {
+            None => None,
+            Some([one]) => Some(one.id.clone()),
+            Some(_) => {
+                return Err(ManageError::field(
+                    "supported_triggers",
+                    "name exactly one trigger",
+                ));
+            }
+        };
+        Ok(super::ScriptSpec {
+            name: self.name,
+            trigger,
+            code: self.code,
+            secrets: self
+                .secrets
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| s.value.map(|v| (s.name, v)))
+                .collect(),
+            order: None,
+        })
+    }
+}
+
+/// `POST /rules`, `PATCH /rules/{id}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RuleBody {
+    pub name: Option<String>,
+    pub script: Option<String>,
+    pub order: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+impl RuleBody {
+    pub fn to_spec(&self) -> super::ScriptSpec {
+        super::ScriptSpec {
+            name: self.name.clone(),
+            trigger: None,
+            code: self.script.clone(),
+            secrets: Vec::new(),
+            order: self.order,
+        }
+    }
+}
+
+/// `PATCH /actions/triggers/{trigger}/bindings`.
+#[derive(Debug, Deserialize)]
+pub struct BindingsBody {
+    pub bindings: Vec<BindingBody>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BindingBody {
+    #[serde(rename = "ref")]
+    pub reference: BindingRefBody,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BindingRefBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+impl BindingsBody {
+    pub fn refs(&self) -> ManageResult<Vec<super::ActionRef>> {
+        self.bindings
+            .iter()
+            .map(|b| match b.reference.kind.as_str() {
+                "action_id" => Ok(super::ActionRef::Id(b.reference.value.clone())),
+                "action_name" => Ok(super::ActionRef::Name(b.reference.value.clone())),
+                other => Err(ManageError::field(
+                    "bindings",
+                    format!(
+                        "ref type '{}': use action_id or action_name",
+                        other.escape_default()
+                    ),
+                )),
+            })
+            .collect()
+    }
+}

@@ -337,6 +337,7 @@ mod keys;
 mod resource_servers;
 mod roles;
 mod tenant;
+mod triggers;
 mod user_search;
 mod users;
 
@@ -349,6 +350,7 @@ pub use keys::*;
 use resource_servers::parse_scopes;
 pub use resource_servers::*;
 pub use tenant::*;
+pub use triggers::*;
 pub use user_search::parse_user_query;
 pub use users::*;
 

@@ -102,11 +102,19 @@ impl Script {
             "updated_at": crate::time::rfc3339(self.updated_at),
         });
         match self.kind {
-            ScriptKind::Rule => v["enabled"] = self.enabled.into(),
+            ScriptKind::Rule => {
+                v["enabled"] = self.enabled.into();
+                v["stage"] = "login_success".into();
+            }
             ScriptKind::Action => {
                 v["supported_triggers"] =
                     json!([{ "id": self.trigger.map(Trigger::as_str), "version": "v3" }]);
                 v["status"] = (if self.enabled { "deployed" } else { "built" }).into();
+                v["code"] = self.code.clone().into();
+                v["deployed"] = self.enabled.into();
+                v["all_changes_deployed"] = self.enabled.into();
+                v["runtime"] = "node18".into();
+                v["dependencies"] = json!([]);
                 v["secrets"] = secret_names
                     .iter()
                     .map(|n| json!({ "name": n }))

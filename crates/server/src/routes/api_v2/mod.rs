@@ -3,10 +3,12 @@
 //! body, page and `fields` parameters. Each resource's handlers are in a file of their own
 //! and only extract, call the layer and shape the answer.
 
+mod actions;
 mod client_grants;
 mod clients;
 mod resource_servers;
 mod roles;
+mod rules;
 mod settings;
 mod users;
 
@@ -85,6 +87,25 @@ pub fn router() -> Router<AppState> {
         .route(
             "/tenants/settings",
             get(settings::get).patch(settings::update),
+        )
+        .route("/actions/actions", get(actions::list).post(actions::create))
+        .route(
+            "/actions/actions/{id}",
+            get(actions::get)
+                .patch(actions::update)
+                .delete(actions::delete),
+        )
+        .route("/actions/actions/{id}/deploy", post(actions::deploy))
+        .route("/actions/actions/{id}/versions", get(actions::versions))
+        .route("/actions/triggers", get(actions::triggers))
+        .route(
+            "/actions/triggers/{trigger}/bindings",
+            get(actions::bindings).patch(actions::set_bindings),
+        )
+        .route("/rules", get(rules::list).post(rules::create))
+        .route(
+            "/rules/{id}",
+            get(rules::get).patch(rules::update).delete(rules::delete),
         )
         .route("/keys/signing", get(settings::keys))
         .route("/keys/signing/rotate", post(settings::rotate))
