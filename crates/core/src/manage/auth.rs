@@ -54,3 +54,54 @@ pub fn actor_from_token(
         .map(str::to_owned);
     Ok(Actor::client(client_id, scopes))
 }
+
+/// Where an application stands against the tenant's Management API rate limit: Auth0's
+/// `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset` (epoch seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: i64,
+    pub remaining: i64,
+    pub reset: i64,
+}
+
+impl RateLimit {
+    pub fn exceeded(&self) -> bool {
+        self.remaining < 0
+    }
+}
+
+/// Counts one Management API call of `client_id` (a database counter, so every node counts
+/// the same calls); `None` when the tenant sets no limit.
+pub async fn count_call(
+    store: &dyn crate::Store,
+    tenant: &Tenant,
+    client_id: &str,
+    now: i64,
+) -> ManageResult<Option<RateLimit>> {
+    let limit = tenant.attack_protection.management_rate_limit_per_minute;
+    if limit <= 0 {
+        return Ok(None);
+    }
+    let rule = crate::store::CounterRule {
+        window: 60,
+        limit,
+        block: 0,
+    };
+    // The token endpoint counts `client_id` under the same kind; this subject cannot be one.
+    let subject = format!("api/v2 {client_id}");
+    let c = store
+        .hit_counter(
+            &tenant.id,
+            crate::store::CounterKind::Client,
+            &subject,
+            "",
+            rule,
+            now,
+        )
+        .await?;
+    Ok(Some(RateLimit {
+        limit,
+        remaining: limit - c.count,
+        reset: c.expires_at,
+    }))
+}

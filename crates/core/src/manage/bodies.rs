@@ -250,6 +250,7 @@ pub struct AttackProtectionBody {
     pub brute_force_protection: Option<Toggle>,
     pub suspicious_ip_throttling: Option<Toggle>,
     pub token_rate_limit_per_minute: Option<i64>,
+    pub management_rate_limit_per_minute: Option<i64>,
     pub login_transactions_per_ip: Option<i64>,
     pub allowlist: Option<Vec<String>>,
 }
@@ -295,6 +296,7 @@ impl TenantSettingsBody {
                 suspicious_ip_throttling: ip.enabled,
                 suspicious_ip_max_attempts: ip.max_attempts,
                 token_rate_limit_per_minute: ap.token_rate_limit_per_minute,
+                management_rate_limit_per_minute: ap.management_rate_limit_per_minute,
                 login_transactions_per_ip: ap.login_transactions_per_ip,
                 allowlist: ap.allowlist,
             },

@@ -342,7 +342,7 @@ mod user_search;
 mod users;
 
 pub use actions::*;
-pub use auth::{actor_from_token, management_audience};
+pub use auth::{RateLimit, actor_from_token, count_call, management_audience};
 pub use bodies::*;
 pub use client_grants::*;
 pub use clients::*;

@@ -118,6 +118,7 @@ pub struct AttackSettings {
     pub suspicious_ip_throttling: Option<bool>,
     pub suspicious_ip_max_attempts: Option<i64>,
     pub token_rate_limit_per_minute: Option<i64>,
+    pub management_rate_limit_per_minute: Option<i64>,
     pub login_transactions_per_ip: Option<i64>,
     /// Replaces the allowlist (addresses or networks).
     pub allowlist: Option<Vec<String>>,
@@ -321,7 +322,14 @@ fn apply_lifetimes(t: &mut Tenant, l: &TenantLifetimes) -> ManageResult<()> {
 
 fn apply_attack(t: &mut Tenant, a: &AttackSettings) -> ManageResult<()> {
     let ap = &mut t.attack_protection;
-    let limits: [(&'static str, Option<i64>, &mut i64, i64, i64); 4] = [
+    let limits: [(&'static str, Option<i64>, &mut i64, i64, i64); 5] = [
+        (
+            "management_rate_limit_per_minute",
+            a.management_rate_limit_per_minute,
+            &mut ap.management_rate_limit_per_minute,
+            0,
+            1_000_000,
+        ),
         (
             "brute_force_max_attempts",
             a.brute_force_max_attempts,

@@ -63,6 +63,9 @@ pub struct AttackProtection {
     pub suspicious_ip_max_attempts: i64,
     /// Token requests per application per minute; 0 leaves the token endpoint unlimited.
     pub token_rate_limit_per_minute: i64,
+    /// Management API calls per application per minute (counted on every node together);
+    /// 0 leaves `/api/v2` unlimited.
+    pub management_rate_limit_per_minute: i64,
     /// Login transactions (`/authorize` requests parked at the login page) one IP may start
     /// within their 30-minute lifetime; then 429.
     pub login_transactions_per_ip: i64,
@@ -79,6 +82,7 @@ impl Default for AttackProtection {
             suspicious_ip_throttling: true,
             suspicious_ip_max_attempts: 100,
             token_rate_limit_per_minute: 0,
+            management_rate_limit_per_minute: 1_000,
             login_transactions_per_ip: 600,
             allowlist: Vec::new(),
         }
@@ -163,6 +167,7 @@ impl Tenant {
                     "max_attempts": self.attack_protection.suspicious_ip_max_attempts,
                 },
                 "token_rate_limit_per_minute": self.attack_protection.token_rate_limit_per_minute,
+                "management_rate_limit_per_minute": self.attack_protection.management_rate_limit_per_minute,
                 "login_transactions_per_ip": self.attack_protection.login_transactions_per_ip,
                 "allowlist": self.attack_protection.allowlist,
             },

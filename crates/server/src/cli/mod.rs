@@ -150,6 +150,7 @@ fn flag(field: &str) -> String {
         "allowed_logout_urls" => "logout-urls",
         "code" => "file",
         "token_rate_limit_per_minute" => "token-rate-limit",
+        "management_rate_limit_per_minute" => "management-rate-limit",
         "allowlist" => "attack-allowlist",
         other => return format!("--{}", other.replace('_', "-")),
     };

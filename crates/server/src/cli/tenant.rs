@@ -57,6 +57,9 @@ pub struct UpdateArgs {
     /// Token requests per application per minute at /oauth/token; 0 turns the limit off (default 0)
     #[arg(long)]
     pub token_rate_limit: Option<i64>,
+    /// Management API (/api/v2) calls per application per minute; 0 turns the limit off (default 1000)
+    #[arg(long)]
+    pub management_rate_limit: Option<i64>,
     /// Login transactions (sign-ins started at /authorize) one IP may start per 30 minutes before 429 (default 600)
     #[arg(long)]
     pub login_transactions_per_ip: Option<i64>,
@@ -83,6 +86,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 suspicious_ip_throttling,
                 suspicious_ip_max_attempts,
                 token_rate_limit,
+                management_rate_limit,
                 login_transactions_per_ip,
                 attack_allowlist,
             } = *args;
@@ -101,6 +105,7 @@ pub async fn run(i: &Install, out: &Out, cmd: TenantCmd) -> CliResult {
                 suspicious_ip_throttling,
                 suspicious_ip_max_attempts,
                 token_rate_limit_per_minute: token_rate_limit,
+                management_rate_limit_per_minute: management_rate_limit,
                 login_transactions_per_ip,
                 allowlist: attack_allowlist.as_deref().map(super::split_list),
             };

@@ -45,7 +45,7 @@ pub fn router(state: AppState, metrics_apart: bool) -> Router {
             "/oidc/logout",
             get(logout::oidc_get).post(logout::oidc_post),
         )
-        .nest("/api/v2", api_v2::router())
+        .nest("/api/v2", api_v2::router(state.clone()))
         .route("/", get(ops::home))
         .route("/healthz", get(ops::healthz));
     if !metrics_apart {

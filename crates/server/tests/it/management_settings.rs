@@ -238,3 +238,45 @@ async fn tenant_settings_and_signing_keys() {
     // The new key reaches the JWKS within a second.
     app.wait_for_jwks(|set| set.find(&new).is_some()).await;
 }
+
+#[tokio::test]
+async fn calls_are_counted_per_application_with_auth0s_headers() {
+    let app = spawn_app().await;
+    app.cli_json(&["tenant", "update", "--management-rate-limit", "3"]);
+    let t = token(&app, "read:clients").await;
+    let other = token(&app, "read:clients").await;
+    app.config_settled().await;
+    let get = |tok: String| {
+        let url = app.url("/api/v2/clients");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let header = |r: &reqwest::Response, name: &str| -> i64 {
+        r.headers()[name].to_str().unwrap().parse().unwrap()
+    };
+    for remaining in [2, 1, 0] {
+        let r = get(t.clone()).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-ratelimit-limit"), 3);
+        assert_eq!(header(&r, "x-ratelimit-remaining"), remaining);
+        assert!(header(&r, "x-ratelimit-reset") > 1_700_000_000);
+    }
+    let r = get(t.clone()).await;
+    assert_eq!(r.status(), 429);
+    let wait = header(&r, "retry-after");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(header(&r, "x-ratelimit-remaining"), 0);
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (&b["statusCode"], &b["errorCode"]),
+        (&json!(429), &json!("too_many_requests"))
+    );
+    // Another application has a count of its own.
+    assert_eq!(get(other).await.status(), 200);
+}

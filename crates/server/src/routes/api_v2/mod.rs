@@ -28,7 +28,7 @@ use tessera_core::manage::{
 
 use crate::state::{AppState, Snapshot};
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/clients", get(clients::list).post(clients::create))
         .route(
@@ -111,53 +111,118 @@ pub fn router() -> Router<AppState> {
         .route("/keys/signing/rotate", post(settings::rotate))
         .route("/keys/signing/{kid}", get(settings::key))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state, authenticate))
 }
 
 async fn not_found() -> ApiError {
     ApiError(ManageError::NotFound("Not Found".into()))
 }
 
-/// Who is calling, from `Authorization: Bearer …`, and the snapshot it was checked against.
+/// Who is calling, from `Authorization: Bearer …`, and the snapshot it was checked against
+/// ([`authenticate`] puts it in the request).
+#[derive(Clone)]
 pub struct Caller {
     snap: Arc<Snapshot>,
     actor: Actor,
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = |m: &str| ApiError(ManageError::Unauthorized(m.into()));
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| unauthorized("Missing authentication"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthorized("Bad HTTP authentication header format"))?;
-        let snap = state.snapshot();
-        let audience = snap
-            .config
-            .system_api()
-            .map(|a| a.identifier.clone())
-            .ok_or_else(|| unauthorized("This tenant has no Management API"))?;
-        let actor = manage::actor_from_token(
-            &snap.keys,
-            &snap.tenant,
-            &audience,
-            token,
-            state.clock.now(),
-        )
-        .map_err(ApiError)?;
-        Ok(Self { snap, actor })
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError(ManageError::Unauthorized("Missing authentication".into())))
     }
+}
+
+fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
+    let unauthorized = |m: &str| ApiError(ManageError::Unauthorized(m.into()));
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("Missing authentication"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("Bad HTTP authentication header format"))?;
+    let snap = state.snapshot();
+    let audience = snap
+        .config
+        .system_api()
+        .map(|a| a.identifier.clone())
+        .ok_or_else(|| unauthorized("This tenant has no Management API"))?;
+    let actor = manage::actor_from_token(
+        &snap.keys,
+        &snap.tenant,
+        &audience,
+        token,
+        state.clock.now(),
+    )
+    .map_err(ApiError)?;
+    Ok(Caller { snap, actor })
+}
+
+/// Every `/api/v2` request: the bearer token becomes the [`Caller`], the call is counted
+/// against the tenant's per-application limit, and every answer carries Auth0's
+/// `x-ratelimit-*` headers (429 with `Retry-After` past the limit).
+async fn authenticate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let caller = match caller_of(&state, req.headers()) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let now = state.clock.now();
+    let client_id = match &caller.actor.who {
+        manage::Who::Client(id) => id.clone(),
+        manage::Who::Cli => String::new(),
+    };
+    let rate = match manage::count_call(state.store.as_ref(), &caller.snap.tenant, &client_id, now)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let mut resp = match rate {
+        Some(r) if r.exceeded() => {
+            let body = json!({
+                "statusCode": 429,
+                "error": "Too Many Requests",
+                "message": format!("Global limit has been reached: {} calls per minute for this application", r.limit),
+                "errorCode": "too_many_requests",
+            });
+            let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from((r.reset - now).max(1)),
+            );
+            resp
+        }
+        _ => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+    };
+    if let Some(r) = rate {
+        let h = resp.headers_mut();
+        h.insert("x-ratelimit-limit", header::HeaderValue::from(r.limit));
+        h.insert(
+            "x-ratelimit-remaining",
+            header::HeaderValue::from(r.remaining.max(0)),
+        );
+        h.insert("x-ratelimit-reset", header::HeaderValue::from(r.reset));
+    }
+    resp
 }
 
 impl Caller {
