@@ -223,6 +223,23 @@ pub async fn clear_user_blocks(
         .await
 }
 
+/// The IPs from which an email is blocked now by brute-force protection.
+pub async fn user_blocks(
+    store: &dyn Store,
+    tenant: &Tenant,
+    email: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let limit = tenant.attack_protection.brute_force_max_attempts;
+    Ok(store
+        .subject_counters(&tenant.id, CounterKind::UserIp, &email_subject(email), now)
+        .await?
+        .into_iter()
+        .filter(|(_, c)| c.reached(limit, now))
+        .map(|(ip, _)| ip)
+        .collect())
+}
+
 /// The subject under which [`CounterKind::Ip`] counts login transactions (suspicious-IP
 /// throttling counts under the empty subject).
 const LOGIN_TRANSACTIONS: &str = "login_transactions";

@@ -352,6 +352,14 @@ pub trait CounterStore: Send + Sync {
         subject: &str,
         ip: &str,
     ) -> StoreResult<Option<Counter>>;
+    /// The subject's counters still live at `now`, by IP.
+    async fn subject_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, Counter)>>;
     /// Deletes the subject's counters: from one IP, or from every IP when `ip` is `None`.
     async fn clear_counters(
         &self,

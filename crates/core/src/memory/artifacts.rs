@@ -164,6 +164,25 @@ impl CounterStore for MemoryStore {
         let key = (tenant.to_owned(), kind, subject.to_owned(), ip.to_owned());
         Ok(self.lock().counters.get(&key).copied())
     }
+    async fn subject_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, Counter)>> {
+        let mut out: Vec<(String, Counter)> = self
+            .lock()
+            .counters
+            .iter()
+            .filter(|((t, k, s, _), c)| {
+                t == tenant && *k == kind && s == subject && c.expires_at > now
+            })
+            .map(|((_, _, _, ip), c)| (ip.clone(), *c))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
     async fn clear_counters(
         &self,
         tenant: &str,

@@ -280,3 +280,101 @@ async fn calls_are_counted_per_application_with_auth0s_headers() {
     // Another application has a count of its own.
     assert_eq!(get(other).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_database_connection_and_user_blocks() {
+    let app = spawn_app().await;
+    let t = token(
+        &app,
+        "read:connections,read:users,update:users,read:clients",
+    )
+    .await;
+    let (s, conns) = call(&app, &t, Method::GET, "/connections?strategy=auth0", None).await;
+    assert_eq!(s, 200, "{conns}");
+    assert_eq!(conns[0]["name"], "Username-Password-Authentication");
+    let id = conns[0]["id"].as_str().unwrap().to_owned();
+    let (_, one) = call(&app, &t, Method::GET, &format!("/connections/{id}"), None).await;
+    assert_eq!(one["strategy"], "auth0");
+    let (_, clients) = call(
+        &app,
+        &t,
+        Method::GET,
+        &format!("/connections/{id}/clients"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        clients["clients"].as_array().unwrap().len(),
+        1,
+        "the token's app: {clients}"
+    );
+    let (s, _) = call(&app, &t, Method::GET, "/connections/con_nope", None).await;
+    assert_eq!(s, 404);
+    let (_, none) = call(
+        &app,
+        &t,
+        Method::GET,
+        "/connections?strategy=google-oauth2",
+        None,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+
+    // Two wrong passwords block the email from this IP (limit set to 2).
+    app.cli_json(&["tenant", "update", "--brute-force-max-attempts", "2"]);
+    app.user("ann@example.com", "correct horse battery");
+    let (web, secret) = app.web_app(&["--grant-types", "authorization_code,password"]);
+    app.config_settled().await;
+    let attempt = |password: &'static str| {
+        let (web, secret) = (web.clone(), secret.clone());
+        let app = &app;
+        async move {
+            app.token_form(&[
+                ("grant_type", "password"),
+                ("client_id", &web),
+                ("client_secret", &secret),
+                ("username", "ann@example.com"),
+                ("password", password),
+            ])
+            .await
+            .status()
+        }
+    };
+    assert_eq!(attempt("wrong").await, 400);
+    assert_eq!(attempt("wrong").await, 400);
+    assert_eq!(attempt("correct horse battery").await, 429);
+    let (s, blocks) = call(
+        &app,
+        &t,
+        Method::GET,
+        "/user-blocks?identifier=ann%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{blocks}");
+    assert_eq!(
+        blocks["blocked_for"],
+        json!([{"identifier": "ann@example.com", "ip": "127.0.0.1"}])
+    );
+    let (s, _) = call(
+        &app,
+        &t,
+        Method::DELETE,
+        "/user-blocks?identifier=ann%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(attempt("correct horse battery").await, 200);
+    let (_, blocks) = call(
+        &app,
+        &t,
+        Method::GET,
+        "/user-blocks?identifier=ann%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(blocks["blocked_for"], json!([]));
+    let (s, _) = call(&app, &t, Method::GET, "/user-blocks", None).await;
+    assert_eq!(s, 400, "identifier is required");
+}

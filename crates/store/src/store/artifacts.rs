@@ -350,6 +350,22 @@ impl CounterStore for SqlStore {
             .await
     }
 
+    async fn subject_counters(
+        &self,
+        tenant: &str,
+        kind: CounterKind,
+        subject: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, Counter)>> {
+        let sql = "SELECT ip, hits, expires_at FROM attack_counters \
+            WHERE tenant_id = $1 AND kind = $2 AND subject = $3 AND expires_at > $4 ORDER BY ip";
+        let args = [Text(tenant), Text(kind.as_str()), Text(subject), Int(now)];
+        self.fetch_rows("attack counters", sql, &args, |r| {
+            Ok((r.text("ip")?, read_counter(r)?))
+        })
+        .await
+    }
+
     async fn clear_counters(
         &self,
         tenant: &str,

@@ -6,6 +6,7 @@
 mod actions;
 mod client_grants;
 mod clients;
+mod connections;
 mod resource_servers;
 mod roles;
 mod rules;
@@ -106,6 +107,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/rules/{id}",
             get(rules::get).patch(rules::update).delete(rules::delete),
+        )
+        .route("/connections", get(connections::list))
+        .route("/connections/{id}", get(connections::get))
+        .route("/connections/{id}/clients", get(connections::clients))
+        .route(
+            "/user-blocks",
+            get(connections::blocks_by_identifier).delete(connections::clear_by_identifier),
+        )
+        .route(
+            "/user-blocks/{id}",
+            get(connections::blocks).delete(connections::clear),
         )
         .route("/keys/signing", get(settings::keys))
         .route("/keys/signing/rotate", post(settings::rotate))
