@@ -169,54 +169,29 @@ impl Manager<'_> {
     /// Sets (or, with an empty string, clears) the tenant's default audience: the API that token
     /// requests without `audience` are for.
     pub async fn set_default_audience(&self, audience: &str) -> ManageResult<Tenant> {
-        self.actor.require(&["update:tenant_settings"])?;
-        let store = self.store;
-        let tenant_id = self.tenant;
-        retry_stale(move || async move {
-            let mut t = store
-                .tenant(tenant_id)
-                .await?
-                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            apply_default_audience(store, tenant_id, &mut t, audience).await?;
-            store.update_tenant(&t).await?;
-            t.version += 1;
-            Ok(t)
+        self.update_settings(&TenantSettings {
+            default_audience: Some(audience.to_owned()),
+            ..Default::default()
         })
         .await
     }
+
     /// Changes the tenant's session and token lifetimes. Each must be positive (the reuse interval
     /// may be 0) and at most 365 days; an idle lifetime may not exceed its absolute one.
     pub async fn set_lifetimes(&self, l: &TenantLifetimes) -> ManageResult<Tenant> {
-        self.actor.require(&["update:tenant_settings"])?;
-        let store = self.store;
-        let tenant_id = self.tenant;
-        retry_stale(move || async move {
-            let mut t = store
-                .tenant(tenant_id)
-                .await?
-                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            apply_lifetimes(&mut t, l)?;
-            store.update_tenant(&t).await?;
-            t.version += 1;
-            Ok(t)
+        self.update_settings(&TenantSettings {
+            lifetimes: l.clone(),
+            ..Default::default()
         })
         .await
     }
+
     /// Changes the tenant's attack protection. Attempt limits are 1 to 10,000; the token rate
     /// limit is 0 (off) to 1,000,000 per minute.
     pub async fn set_attack_protection(&self, a: &AttackSettings) -> ManageResult<Tenant> {
-        self.actor.require(&["update:tenant_settings"])?;
-        let store = self.store;
-        let tenant_id = self.tenant;
-        retry_stale(move || async move {
-            let mut t = store
-                .tenant(tenant_id)
-                .await?
-                .ok_or_else(|| ManageError::NotFound(format!("tenant {tenant_id}")))?;
-            apply_attack(&mut t, a)?;
-            store.update_tenant(&t).await?;
-            t.version += 1;
-            Ok(t)
+        self.update_settings(&TenantSettings {
+            attack: a.clone(),
+            ..Default::default()
         })
         .await
     }
