@@ -23,6 +23,7 @@ struct Inner {
     roles: Vec<Role>,
     /// (tenant, user, role, position): the role assignments.
     user_roles: Vec<(String, String, String, i64)>,
+    logs: Vec<crate::model::LogEvent>,
     scripts: Vec<Script>,
     counters: std::collections::HashMap<(String, CounterKind, String, String), Counter>,
 }
@@ -524,4 +525,5 @@ impl ScriptStore for MemoryStore {
 }
 
 mod artifacts;
+mod logs;
 mod roles;

@@ -14,8 +14,8 @@
 use async_trait::async_trait;
 
 use crate::model::{
-    Artifact, ArtifactKind, Client, ClientGrant, ResourceServer, Role, Script, ScriptKind,
-    SigningKeyRecord, Tenant, User, UserPage, UserQuery,
+    Artifact, ArtifactKind, Client, ClientGrant, LogEvent, LogQuery, ResourceServer, Role, Script,
+    ScriptKind, SigningKeyRecord, Tenant, User, UserPage, UserQuery,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -332,6 +332,20 @@ impl Counter {
 /// Attack-protection counters, kept in the database so that every node counts the same
 /// attempts. `subject` is a hashed email or a client id (empty for [`CounterKind::Ip`]); `ip`
 /// is empty for [`CounterKind::Client`].
+/// Tenant log events (Auth0's `/api/v2/logs`), written in batches off the request path.
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Stores events in one transaction.
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()>;
+    /// Newest first, or oldest first after a checkpoint (`q.after`).
+    async fn logs(&self, tenant: &str, q: &LogQuery) -> StoreResult<Vec<LogEvent>>;
+    /// How many events match (`offset` and `limit` aside).
+    async fn count_logs(&self, tenant: &str, q: &LogQuery) -> StoreResult<u64>;
+    async fn log(&self, tenant: &str, log_id: &str) -> StoreResult<Option<LogEvent>>;
+    /// Deletes, in every tenant, events older than `before` (ms). The count.
+    async fn purge_logs(&self, before: i64) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait CounterStore: Send + Sync {
     /// Adds one to the counter in one atomic statement (racing hits from several nodes all
@@ -384,6 +398,7 @@ pub trait Store:
     + RoleStore
     + ScriptStore
     + CounterStore
+    + LogStore
 {
 }
 
@@ -398,5 +413,6 @@ impl<T> Store for T where
         + RoleStore
         + ScriptStore
         + CounterStore
+        + LogStore
 {
 }

@@ -78,6 +78,7 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
             }
         })
     });
+    let logs = state.logs.clone();
     let app = crate::routes::router(state, metrics_addr.is_some());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let issuer = install.tenant.issuer.clone();
@@ -99,6 +100,8 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
         if let Some(t) = metrics_task {
             t.abort();
         }
+        // Tenant log events still queued are stored before the database closes.
+        logs.close().await;
         if let Some(b) = install.sql.write_batches() {
             let (commits, writes, largest, sizes) = b.snapshot();
             tracing::info!(

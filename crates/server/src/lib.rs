@@ -9,4 +9,5 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod tenant_logs;
 pub mod web;

@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub version: i64,
 }
 
+/// How long tenant log events are kept: 30 days, as on Auth0's paid plans.
+pub const LOG_RETENTION: i64 = 30 * 86_400;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -33,6 +36,8 @@ pub struct AppState {
     pub engine: Arc<tessera_actions::Engine>,
     /// Proxies whose `X-Forwarded-For` names the client (the `trusted_proxies` setting).
     pub trusted_proxies: Arc<[tessera_core::net::IpNet]>,
+    /// Tenant log events, written in batches off the request path.
+    pub logs: crate::tenant_logs::TenantLogs,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -85,6 +90,7 @@ impl AppState {
     ) -> Result<Self, LoadError> {
         let snap = load_snapshot(store.as_ref(), &master, clock.as_ref(), tenant_id).await?;
         Ok(Self {
+            logs: crate::tenant_logs::TenantLogs::start(store.clone()),
             store,
             master,
             clock,
@@ -135,6 +141,12 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(purged = n, "expired artifacts purged"),
                     Err(e) => tracing::warn!(error = %e, "purging expired artifacts failed"),
+                }
+                let month_ago_ms = (st.clock.now() - LOG_RETENTION) * 1000;
+                match st.store.purge_logs(month_ago_ms).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(purged = n, "tenant log events past retention purged"),
+                    Err(e) => tracing::warn!(error = %e, "purging tenant log events failed"),
                 }
                 match st.store.purge_counters(st.clock.now()).await {
                     Ok(0) => {}

@@ -545,3 +545,10 @@ mod tests {
         );
     }
 }
+
+/// Milliseconds since the epoch: tenant log events' dates.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

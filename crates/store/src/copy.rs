@@ -123,6 +123,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "logs",
+        &[
+            ("tenant_id", Text),
+            ("log_id", Text),
+            ("date", Int),
+            ("type", Text),
+            ("user_id", Text),
+            ("client_id", Text),
+            ("data", Text),
+        ],
+    ),
+    (
         "attack_counters",
         &[
             ("tenant_id", Text),
@@ -143,7 +155,7 @@ const PAGE: i64 = 1000;
 const ROWS_PER_INSERT: usize = 100;
 
 /// `INSERT INTO table (names) VALUES ($1, …), ($k, …), …` for `rows` rows.
-fn insert_sql(table: &str, names: &str, width: usize, rows: usize) -> String {
+pub(crate) fn insert_sql(table: &str, names: &str, width: usize, rows: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|r| {
             let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();

@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 type Migration = (i64, &'static str, &'static str);
 
@@ -56,6 +56,11 @@ const SQLITE: &[Migration] = &[
         "user search",
         include_str!("../migrations/sqlite/0008_user_search.sql"),
     ),
+    (
+        9,
+        "logs",
+        include_str!("../migrations/sqlite/0009_logs.sql"),
+    ),
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -98,6 +103,11 @@ const POSTGRES: &[Migration] = &[
         8,
         "user search",
         include_str!("../migrations/postgres/0008_user_search.sql"),
+    ),
+    (
+        9,
+        "logs",
+        include_str!("../migrations/postgres/0009_logs.sql"),
     ),
 ];
 

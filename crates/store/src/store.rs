@@ -493,6 +493,7 @@ fn has_nul(args: &[Arg<'_>]) -> bool {
 
 mod artifacts;
 mod config;
+mod logs;
 mod roles;
 mod user_search;
 mod users;

@@ -101,12 +101,15 @@ backends!(
     racing_grant_commits_get_one_success,
     role_assignments_keep_order_and_cascade,
     user_search_filters_sorts_pages_and_counts,
+    logs_are_found_paged_counted_and_purged,
 );
 
 #[path = "store/emails.rs"]
 mod emails;
 #[path = "store/grants.rs"]
 mod grants;
+#[path = "store/logs.rs"]
+mod logs;
 #[path = "store/roles.rs"]
 mod roles;
 #[path = "store/search.rs"]
@@ -115,6 +118,7 @@ mod search;
 mod versions;
 use emails::*;
 use grants::*;
+use logs::*;
 use roles::*;
 use search::*;
 use versions::*;

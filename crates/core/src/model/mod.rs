@@ -5,6 +5,7 @@
 mod artifact;
 mod client;
 mod client_grant;
+mod log_event;
 mod resource_server;
 mod role;
 mod script;
@@ -16,6 +17,7 @@ mod user_query;
 pub use artifact::{Artifact, ArtifactKind, LOGIN_TRANSACTION_LIFETIME};
 pub use client::{AppType, AuthMethod, Client, GrantType};
 pub use client_grant::ClientGrant;
+pub use log_event::{LogEvent, LogQuery, codes};
 pub use resource_server::{ResourceServer, ScopeDef, SigningAlg, TokenDialect};
 pub use role::{Role, RolePermission};
 pub use script::{Script, ScriptKind, Trigger};

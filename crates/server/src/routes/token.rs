@@ -12,6 +12,7 @@ use axum::{
 use tessera_core::{
     OAuthError,
     grant::{self, TokenRequest},
+    model::{LogEvent, codes},
 };
 
 use crate::{http_error::json_error, state::AppState};
@@ -29,7 +30,9 @@ pub async fn token(
     let snap = st.snapshot();
     let mut ctx = st.ctx(&snap);
     ctx.request = crate::web::request_info(&st, &headers, peer, &Default::default());
-    let resp = match grant::token(&ctx, &req).await {
+    let result = grant::token(&ctx, &req).await;
+    log_exchange(&st, &snap.tenant.id, &req, &ctx.request, &result);
+    let resp = match result {
         Ok(t) => {
             let format = t.format.header_value();
             tracing::info!(grant_type = t.grant_type, token_format = %format, "token issued");
@@ -51,6 +54,34 @@ pub async fn token(
         Err(e) => json_error(&e),
     };
     with_cors(&st, &headers, resp, Some(&req)).await
+}
+
+/// A tenant log event for the exchange (`seccft`, `feacft`, …): the application, the IP, the
+/// outcome; never a secret or a token.
+fn log_exchange(
+    st: &AppState,
+    tenant: &str,
+    req: &TokenRequest,
+    request: &tessera_core::hooks::RequestInfo,
+    result: &Result<grant::TokenResponse, OAuthError>,
+) {
+    let Ok(grant_type) = req.grant_type() else {
+        return;
+    };
+    let Some(code) = codes::for_grant(grant_type, result.is_ok()) else {
+        return;
+    };
+    let description = match result {
+        Ok(_) => format!("{grant_type} exchange"),
+        Err(e) => e.description.clone(),
+    };
+    let mut e = LogEvent::new(tenant, code, description, crate::web::now_ms());
+    e.client_id = grant::ClientCredentials::from_request(req)
+        .ok()
+        .map(|c| c.client_id);
+    e.ip = Some(request.ip.clone()).filter(|ip| !ip.is_empty());
+    e.user_agent = Some(request.user_agent.clone()).filter(|ua| !ua.is_empty());
+    st.logs.emit(e);
 }
 
 /// `OPTIONS /oauth/token` and `/oauth/revoke`: the CORS preflight.

@@ -17,6 +17,7 @@ mod hardening;
 mod login;
 mod logs;
 mod management;
+mod management_logs;
 mod management_scripts;
 mod management_settings;
 mod nodes;

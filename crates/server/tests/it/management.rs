@@ -15,7 +15,16 @@ read:users,create:users,update:users,delete:users,read:roles,create:roles,delete
 
 /// A Management API token with `scopes` (comma-separated).
 pub(crate) async fn token(app: &TestApp, scopes: &str) -> String {
-    let audience = format!("{}api/v2/", app.issuer());
+    // The system API's identifier: `{issuer}api/v2/` as the tenant was created.
+    let apis = app.cli_json(&["apis", "list"]);
+    let audience = apis
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["is_system"] == true)
+        .and_then(|a| a["identifier"].as_str())
+        .unwrap()
+        .to_owned();
     let (id, secret) = app.granted_m2m(&audience, scopes);
     let t = ok_within_a_second(|| app.cc_request(&id, &secret, &audience)).await;
     t["access_token"].as_str().unwrap().to_owned()

@@ -7,6 +7,7 @@ mod actions;
 mod client_grants;
 mod clients;
 mod connections;
+mod logs;
 mod resource_servers;
 mod roles;
 mod rules;
@@ -23,8 +24,9 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::{Value, json};
-use tessera_core::manage::{
-    self, Actor, DEFAULT_PER_PAGE, ManageError, Manager, Page, PageRequest,
+use tessera_core::{
+    manage::{self, Actor, DEFAULT_PER_PAGE, ManageError, Manager, Page, PageRequest},
+    model::{LogEvent, codes},
 };
 
 use crate::state::{AppState, Snapshot};
@@ -119,6 +121,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/user-blocks/{id}",
             get(connections::blocks).delete(connections::clear),
         )
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get))
         .route("/keys/signing", get(settings::keys))
         .route("/keys/signing/rotate", post(settings::rotate))
         .route("/keys/signing/{kid}", get(settings::key))
@@ -221,8 +225,39 @@ async fn authenticate(
             resp
         }
         _ => {
+            let method = req.method().clone();
+            let path = req.uri().path().to_owned();
+            let ip = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| {
+                    crate::web::client_ip(req.headers(), c.0.ip(), &state.trusted_proxies)
+                        .to_string()
+                });
+            let tenant = caller.snap.tenant.id.clone();
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            let resp = next.run(req).await;
+            // Changes are tenant log events (`sapi`, or `fapi` when refused); reads are not.
+            if method != axum::http::Method::GET {
+                let ok = resp.status().is_success();
+                let code = if ok {
+                    codes::API_OPERATION
+                } else {
+                    codes::API_OPERATION_FAILED
+                };
+                let mut e = LogEvent::new(
+                    &tenant,
+                    code,
+                    format!("{method} /api/v2{path}"),
+                    crate::web::now_ms(),
+                );
+                e.client_id = Some(client_id.clone()).filter(|c| !c.is_empty());
+                e.ip = ip;
+                e.details = json!({ "request": { "method": method.as_str(), "path": format!("/api/v2{path}") },
+                                    "response": { "statusCode": resp.status().as_u16() } });
+                state.logs.emit(e);
+            }
+            resp
         }
     };
     if let Some(r) = rate {
