@@ -389,6 +389,13 @@ pub fn request_info(
     }
 }
 
+/// Milliseconds since the epoch: tenant log events' dates.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,11 +551,4 @@ mod tests {
             "n=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
         );
     }
-}
-
-/// Milliseconds since the epoch: tenant log events' dates.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
