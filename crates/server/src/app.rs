@@ -64,7 +64,8 @@ pub async fn spawn(mut settings: Settings) -> Result<Running, String> {
     .await
     .map_err(|e| e.to_string())?
     .with_template_overrides(install.data_dir.join("templates").join(&install.tenant.id))
-    .with_trusted_proxies(trusted_proxies);
+    .with_trusted_proxies(trusted_proxies)
+    .with_tenant_logs(settings.tenant_logs);
     let refresher = state.spawn_refresher(Duration::from_millis(settings.config_poll_ms.max(10)));
     let purger = state.spawn_purger(Duration::from_secs(600));
     let metrics_task = metrics_listener.map(|l| {

@@ -29,6 +29,8 @@ pub struct Settings {
     /// Reverse proxies (IP addresses or networks such as `10.0.0.0/8`) whose
     /// `X-Forwarded-For` names the client. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// Store tenant log events (`/api/v2/logs`). Off only to measure what writing them costs.
+    pub tenant_logs: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("config_poll_ms", &self.config_poll_ms)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("tenant_logs", &self.tenant_logs)
             .finish()
     }
 }
@@ -60,6 +63,7 @@ impl Default for Settings {
             master_key: None,
             config_poll_ms: 250,
             trusted_proxies: Vec::new(),
+            tenant_logs: true,
         }
     }
 }
@@ -100,6 +104,7 @@ impl Settings {
             "master_key",
             "config_poll_ms",
             "trusted_proxies",
+            "tenant_logs",
         ]))
         .merge(Serialized::defaults(flags))
         .extract()

@@ -109,6 +109,14 @@ impl AppState {
     }
 
     /// Believes `X-Forwarded-For` from these proxies.
+    /// With `on = false`, tenant log events are not stored (the `tenant_logs` setting).
+    pub fn with_tenant_logs(mut self, on: bool) -> Self {
+        if !on {
+            self.logs = self.logs.off();
+        }
+        self
+    }
+
     pub fn with_trusted_proxies(mut self, proxies: Vec<tessera_core::net::IpNet>) -> Self {
         self.trusted_proxies = proxies.into();
         self

@@ -22,6 +22,8 @@ enum Msg {
 
 #[derive(Clone)]
 pub struct TenantLogs {
+    /// `false` when the `tenant_logs` setting is off: events are dropped unseen.
+    on: bool,
     tx: mpsc::UnboundedSender<Msg>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -31,13 +33,23 @@ impl TenantLogs {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_batches(store, rx));
         Self {
+            on: true,
             tx,
             writer: Arc::new(Mutex::new(Some(writer))),
         }
     }
 
+    /// Stores nothing (the `tenant_logs = false` setting).
+    pub fn off(mut self) -> Self {
+        self.on = false;
+        self
+    }
+
     /// Queues an event; the request goes on at once.
     pub fn emit(&self, e: LogEvent) {
+        if !self.on {
+            return;
+        }
         if self.tx.send(Msg::Event(Box::new(e))).is_err() {
             tracing::warn!("a tenant log event came after shutdown and was not stored");
         }
