@@ -8,6 +8,7 @@ mod db;
 pub mod help;
 mod keys;
 mod limits;
+mod logs;
 mod output;
 mod roles;
 mod scripts;
@@ -104,6 +105,8 @@ pub enum Command {
         #[command(subcommand)]
         cmd: keys::KeysCmd,
     },
+    /// Show the tenant log events (sign-in failures, token exchanges, Management API changes)
+    Logs(logs::LogsArgs),
     /// Bring the database schema up to date (`serve` also does on start)
     Migrate,
     /// Time the raw operations on this machine (signing per algorithm with this installation's
@@ -227,6 +230,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apps { cmd } => apps::run(&install, &out, cmd).await,
         Command::Users { cmd } => users::run(&install, &out, cmd).await,
         Command::Roles { cmd } => roles::run(&install, &out, cmd).await,
+        Command::Logs(args) => logs::run(&install, &out, args).await,
         Command::Actions { cmd } => scripts::run_actions(&install, &out, cmd).await,
         Command::Rules { cmd } => scripts::run_rules(&install, &out, cmd).await,
         Command::Keys { cmd } => keys::run(&install, &out, cmd).await,

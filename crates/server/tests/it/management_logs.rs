@@ -82,6 +82,28 @@ async fn exchanges_and_changes_are_logged_and_found() {
     let (s, b) = call(&app, &t, Method::GET, "/logs?q=password%3Ax", None).await;
     assert_eq!(s, 400, "{b}");
 
+    // The CLI reads the same store, oldest of the newest first.
+    let cli = app.cli_json(&["logs", "--type", "feccft,fapi", "--last", "5"]);
+    let kinds: Vec<&str> = cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{cli}");
+    assert!(
+        kinds.contains(&"feccft") && kinds.contains(&"fapi"),
+        "{cli}"
+    );
+    let by_client = app.cli_json(&["logs", "--client", &id]);
+    assert!(
+        by_client
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["client_id"] == id.as_str())
+    );
+
     // Successful client credentials are not logged yet (see the token route).
     let (_, none) = call(&app, &t, Method::GET, "/logs?q=type%3Aseccft", None).await;
     assert_eq!(none, json!([]));
