@@ -53,7 +53,10 @@ pub async fn run(i: &Install, out: &Out, args: LogsArgs) -> CliResult {
     let mut after = events.last().map(|e| e.log_id.clone());
     let rows: Vec<Value> = events.iter().map(|e| e.management_json()).collect();
     out.list(&rows, COLUMNS);
-    while args.follow {
+    if !args.follow {
+        return Ok(());
+    }
+    loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let page = PageRequest::Checkpoint {
             from: after.clone().or_else(|| Some(String::new())),
@@ -66,5 +69,4 @@ pub async fn run(i: &Install, out: &Out, args: LogsArgs) -> CliResult {
             out.list(&rows, COLUMNS);
         }
     }
-    Ok(())
 }
