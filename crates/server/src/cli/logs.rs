@@ -22,7 +22,7 @@ pub struct LogsArgs {
     #[arg(long)]
     client: Option<String>,
     /// How many of the newest events to show (1 to 100)
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100))]
     last: u64,
     /// Keep printing new events as they are stored (Ctrl-C stops)
     #[arg(long)]
