@@ -53,6 +53,7 @@ const EXAMPLES: &[(&str, &str)] = &[
         "tessera serve --listen 0.0.0.0:3000 --issuer https://id.example.com/",
     ),
     ("migrate", "tessera migrate"),
+    ("logs", "tessera logs --type f,fp,feccft --last 50 --follow"),
     ("bench-limits", "tessera bench-limits --seconds 3"),
     (
         "db check",
