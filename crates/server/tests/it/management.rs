@@ -131,6 +131,24 @@ async fn tokens_and_scopes_guard_every_call() {
             &json!("Insufficient scope, expected any of: read:users")
         )
     );
+    // Answers that read nothing still check the scope.
+    let (s, _) = call(
+        &app,
+        &reader,
+        Method::GET,
+        "/users?connection=google-oauth2",
+        None,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, b) = call(&app, &reader, Method::GET, "/actions/triggers", None).await;
+    assert_eq!(
+        (s.as_u16(), &b["message"]),
+        (
+            403,
+            &json!("Insufficient scope, expected any of: read:actions")
+        )
+    );
     // Unknown paths under /api/v2 answer in the same shape.
     let (s, b) = call(&app, &reader, Method::GET, "/nothing-here", None).await;
     assert_eq!((s.as_u16(), &b["statusCode"]), (404, &json!(404)));
@@ -534,6 +552,15 @@ async fn users_search_metadata_and_roles() {
         emails(&page["users"]),
         ["bob@example.org", "anna@example.com"]
     );
+    let (_, other) = call(
+        &app,
+        &t,
+        Method::GET,
+        "/users?connection=google-oauth2",
+        None,
+    )
+    .await;
+    assert_eq!(other, json!([]), "no other connection has users");
     let (s, b) = call(&app, &t, Method::GET, "/users?q=password%3Ax", None).await;
     assert_eq!(s, 400, "{b}");
     let (_, by_email) = call(

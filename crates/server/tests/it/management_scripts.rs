@@ -35,6 +35,14 @@ async fn actions_deploy_bind_run_and_delete() {
         "the broken one was not stored"
     );
 
+    let (_, triggers) = call(&app, &t, Method::GET, "/actions/triggers", None).await;
+    assert_eq!(
+        (
+            &triggers["triggers"][0]["id"],
+            &triggers["triggers"][1]["id"]
+        ),
+        (&json!("post-login"), &json!("credentials-exchange"))
+    );
     let (_, none) = call(
         &app,
         &t,

@@ -105,11 +105,7 @@ pub async fn add_permissions(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b = body::<PermissionsBody>(&bytes)?;
-    caller
-        .manager(&state)
-        .change_role_permissions(&id, &b.permissions, true)
-        .await?;
+    change_permissions(&state, &caller, &id, &bytes, true).await?;
     Ok(created(Value::Object(Default::default())))
 }
 
@@ -119,12 +115,24 @@ pub async fn remove_permissions(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b = body::<PermissionsBody>(&bytes)?;
-    caller
-        .manager(&state)
-        .change_role_permissions(&id, &b.permissions, false)
-        .await?;
+    change_permissions(&state, &caller, &id, &bytes, false).await?;
     Ok(deleted())
+}
+
+/// `{permissions: [...]}` added to or taken off the role.
+async fn change_permissions(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    bytes: &[u8],
+    add: bool,
+) -> ApiResult<()> {
+    let b = body::<PermissionsBody>(bytes)?;
+    caller
+        .manager(state)
+        .change_role_permissions(id, &b.permissions, add)
+        .await?;
+    Ok(())
 }
 
 /// `GET /roles/{id}/users`: `{user_id, email, name, picture}` of each, both page styles.

@@ -31,15 +31,9 @@ pub async fn list(
     let m = caller.manager(&state);
     let found = match q.get("connection") {
         Some(c) if c != DATABASE_CONNECTION => {
-            // Still checks the scope: an empty answer must not bypass it.
-            m.list_users("", None, &page).await?;
-            Page {
-                items: Vec::new(),
-                start: 0,
-                limit: 0,
-                total: Some(0),
-                next: None,
-            }
+            // No such connection has users; the scope is still checked, and nothing is read.
+            caller.actor.require(&["read:users"])?;
+            Page::of(Vec::new(), &page)?
         }
         _ => {
             m.list_users(q.get("q").unwrap_or(""), q.get("sort"), &page)
@@ -141,12 +135,7 @@ pub async fn assign_roles(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b = body::<RolesBody>(&bytes)?;
-    caller
-        .manager(&state)
-        .change_user_roles(&id, &b.roles, true)
-        .await?;
-    Ok(deleted())
+    change_roles(&state, &caller, &id, &bytes, true).await
 }
 
 pub async fn remove_roles(
@@ -155,10 +144,21 @@ pub async fn remove_roles(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<Response> {
-    let b = body::<RolesBody>(&bytes)?;
+    change_roles(&state, &caller, &id, &bytes, false).await
+}
+
+/// `{roles: [...]}` assigned to or taken off the user: 204 either way.
+async fn change_roles(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    bytes: &[u8],
+    assign: bool,
+) -> ApiResult<Response> {
+    let b = body::<RolesBody>(bytes)?;
     caller
-        .manager(&state)
-        .change_user_roles(&id, &b.roles, false)
+        .manager(state)
+        .change_user_roles(id, &b.roles, assign)
         .await?;
     Ok(deleted())
 }
